@@ -1,0 +1,1 @@
+"""Ingestion: PagerDuty's API into the raw tables of `<lake>_raw`, through dlt."""

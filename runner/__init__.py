@@ -1,0 +1,1 @@
+"""The blueprint runner behind run.py: DevLake-style blueprints and connections, then ingestion and dbt."""

@@ -1,0 +1,131 @@
+"""DevLake blueprints (the seed's JSON, version 1.0.0) into the scopes to load.
+
+Everything is checked before anything is written, and every problem is reported with its JSON path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Optional
+
+from ingestion.pipeline import ConnectionSpec, ScopeSpec
+
+from .errors import InputError
+from .jsonfile import read_json
+
+ENTITY = "TICKET"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One scope of one connection: the unit a run loads."""
+
+    connection: ConnectionSpec
+    scope: ScopeSpec
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    name: str
+    cron: str
+    tasks: tuple[Task, ...]
+
+
+def _start_date(value: Any, where: str, now: datetime, problems: list[str]) -> Optional[datetime]:
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{where}: required (ISO-8601 with a zone, e.g. 2022-06-01T15:04:05Z)")
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        problems.append(f"{where}: {value!r} is not an ISO-8601 time (e.g. 2022-06-01T15:04:05Z)")
+        return None
+    if moment.tzinfo is None:
+        problems.append(f"{where}: {value!r} has no time zone; add Z or an offset such as +00:00")
+        return None
+    if moment > now:
+        problems.append(f"{where}: {value!r} is in the future")
+        return None
+    return moment.astimezone(UTC)
+
+
+def parse_blueprint(
+    document: Any,
+    connections: Mapping[int, ConnectionSpec],
+    now: Optional[datetime] = None,
+    force: bool = False,
+) -> Blueprint:
+    """Validate a blueprint against the known connections. Raises InputError listing every problem."""
+    now = now or datetime.now(UTC)
+    problems: list[str] = []
+    if not isinstance(document, dict):
+        raise InputError("blueprint: expected a JSON object")
+    name = document.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append("name: required")
+    mode = document.get("mode", "NORMAL")
+    if mode != "NORMAL":
+        problems.append(f"mode: {mode!r} is not supported; only NORMAL blueprints can be run")
+    if document.get("enable") is False and not force:
+        problems.append("enable: the blueprint is disabled (enable: false); pass --force to run it anyway")
+    settings = document.get("settings")
+    if not isinstance(settings, dict):
+        raise InputError("\n".join(problems + ["settings: required object"]))
+    version = settings.get("version")
+    if version != "1.0.0":
+        problems.append(f'settings.version: {version!r} is not supported; expected "1.0.0"')
+    plugin_connections = settings.get("connections")
+    if not isinstance(plugin_connections, list) or not plugin_connections:
+        problems.append("settings.connections: expected a non-empty list")
+        plugin_connections = []
+
+    tasks: list[Task] = []
+    for i, item in enumerate(plugin_connections):
+        where = f"settings.connections[{i}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: expected an object")
+            continue
+        plugin = item.get("plugin")
+        if not isinstance(plugin, str) or plugin.lower() != "pagerduty":
+            problems.append(f"{where}.plugin: {plugin!r} is not supported; only the PagerDuty plugin is")
+            continue
+        conn_id = item.get("connectionId")
+        connection = connections.get(conn_id) if isinstance(conn_id, int) else None
+        if connection is None:
+            problems.append(f"{where}.connectionId: no PagerDuty connection with id {conn_id!r}")
+        scopes = item.get("scope")
+        if not isinstance(scopes, list) or not scopes:
+            problems.append(f"{where}.scope: expected a non-empty list")
+            continue
+        for j, scope in enumerate(scopes):
+            swhere = f"{where}.scope[{j}]"
+            if not isinstance(scope, dict):
+                problems.append(f"{swhere}: expected an object")
+                continue
+            entities = scope.get("entities") or [ENTITY]
+            if not isinstance(entities, list) or any(e != ENTITY for e in entities):
+                others = [e for e in entities if e != ENTITY] if isinstance(entities, list) else [entities]
+                problems.append(
+                    f"{swhere}.entities: {others!r} not supported; PagerDuty collects TICKET only"
+                )
+            options = scope.get("options")
+            if not isinstance(options, dict):
+                problems.append(f"{swhere}.options: required object with start_date")
+                continue
+            option_conn = options.get("connectionId", conn_id)
+            if option_conn != conn_id:
+                problems.append(
+                    f"{swhere}.options.connectionId: {option_conn!r} disagrees with connectionId {conn_id!r}"
+                )
+            start = _start_date(options.get("start_date"), f"{swhere}.options.start_date", now, problems)
+            if connection is not None and start is not None:
+                tasks.append(Task(connection, ScopeSpec(start_date=start)))
+    if problems:
+        raise InputError("\n".join(problems))
+    return Blueprint(name=name.strip(), cron=str(document.get("cronConfig") or "manual"), tasks=tuple(tasks))
+
+
+def load_blueprint(path: str, connections: Mapping[int, ConnectionSpec], force: bool = False) -> Blueprint:
+    return parse_blueprint(read_json(path, "blueprint"), connections, force=force)

@@ -1,0 +1,108 @@
+"""Command line of run.py. Exit codes: 0 done, 1 a load failed, 2 bad input (nothing written)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Optional
+
+import pymysql
+
+from ingestion.database import Database, DatabaseUrlError, database_from_env
+from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
+
+from .blueprint import Blueprint, load_blueprint
+from .connections import load_connections
+from .errors import InputError
+from .progress import ProgressPrinter
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EPILOG = """exit codes:
+  0    the blueprint ran to the end
+  1    a load failed (PagerDuty, network or database); what was loaded before it stays, its
+       high-water mark does not move, and the next run fetches what was missed
+  2    bad input (blueprint, connections, DB_URL); nothing was written
+  130  interrupted
+
+environment:
+  DB_URL   mysql://user:password@host:port/lake (default mysql://root@127.0.0.1:3306/lake);
+           raw tables go to the database <lake>_raw
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Load PagerDuty incidents into MySQL/MariaDB for DORA metrics, DevLake-style.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser(
+        "run",
+        help="run a blueprint: ingest every scope",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--blueprint", required=True, help="blueprint JSON (DevLake's, verbatim)")
+    run.add_argument("--connections", required=True, help="JSON list of PagerDuty connections")
+    run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
+    run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
+    return parser
+
+
+def _describe_scope(result: ScopeResult) -> str:
+    services = ", ".join(result.scope.service_ids) if result.scope.service_ids else "all services"
+    stats = result.stats
+    kind = "first load" if stats.first_load else f"incremental, {stats.incidents_refreshed:,} open refreshed"
+    return (
+        f"  {result.connection.label}, since {result.scope.start_date:%Y-%m-%dT%H:%M:%SZ}, {services}:"
+        f" {stats.incidents:,} incidents ({kind}), {stats.services:,} services, {result.requests:,} requests,"
+        f" {result.seconds:.1f} s; {stats.open_incidents:,} still open"
+    )
+
+
+def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False) -> int:
+    started = time.monotonic()
+    results: list[ScopeResult] = []
+    failures: list[str] = []
+    for task in blueprint.tasks:
+        progress = None if quiet else ProgressPrinter(task.connection.label)
+        try:
+            results.append(load_scope(task.connection, task.scope, database, on_progress=progress))
+        except LoadFailed as exc:
+            failures.append(str(exc))
+    incidents = sum(r.stats.incidents for r in results)
+    requests = sum(r.requests for r in results)
+    print(
+        f"Blueprint {blueprint.name!r}: {len(results)} of {len(blueprint.tasks)} scopes loaded,"
+        f" {incidents:,} incidents, {requests:,} requests in {time.monotonic() - started:.1f} s"
+        f" into {database.describe()} (raw: {database.raw_name})"
+    )
+    for result in results:
+        print(_describe_scope(result))
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        database = database_from_env()
+        connections = load_connections(args.connections)
+        blueprint = load_blueprint(args.blueprint, connections, force=args.force)
+        return run_blueprint(blueprint, database, quiet=args.quiet)
+    except (InputError, DatabaseUrlError) as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except pymysql.err.OperationalError as exc:
+        print(f"error: cannot use the database at {database.describe()}: {exc.args[-1]}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("error: interrupted; the interrupted load was not committed", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,1 @@
+"""Developer entry points: the demo and the benchmark (run through make)."""

@@ -1,0 +1,325 @@
+"""PagerDuty REST API v2 semantics, independent of the HTTP plumbing.
+
+Api.handle() turns (method, request target, headers) into (status, endpoint label, JSON body, headers).
+The rules it enforces are the ones a loader trips on: token auth, classic pagination with the
+offset+limit <= 10,000 ceiling, the 6-month since/until range, naive timestamps read in the account's
+time zone, and the 90-day retention of change events.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from . import logs
+from .catalog import STATUSES, URGENCIES
+from .query import SORT_FIELDS, ListView, select_incidents
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+MAX_WINDOW = 10_000
+CHANGE_EVENT_RETENTION = 90 * 86_400
+ABILITIES = [
+    "advanced_reports",
+    "change_events",
+    "event_rules",
+    "response_plays",
+    "service_support_hours",
+    "sso",
+    "teams",
+    "urgencies",
+    "read_only_users",
+    "team_responders",
+]
+
+
+class ApiError(Exception):
+    """An error answered as PagerDuty does: {"error": {"message", "code", "errors"}}."""
+
+    def __init__(self, status: int, code: int, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.errors = errors if errors is not None else [message]
+
+    def body(self) -> bytes:
+        error: dict = {"message": self.message, "code": self.code}
+        if self.status != 401:
+            error["errors"] = self.errors
+        return orjson.dumps({"error": error})
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """Calendar-month arithmetic (Jan 31 + 1 month = Feb 28/29), as '1 month' / '6 months' mean."""
+    index = value.year * 12 + value.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
+
+
+def _ceil_ts(value: datetime) -> int:
+    """Whole-second bound: created_at >= 10:00:00.5 means >= 10:00:01, and < 10:00:00.5 means < 10:00:01."""
+    return math.ceil(value.timestamp())
+
+
+class Api:
+    """Stateless request handler over one Dataset (the dataset does its own locking)."""
+
+    def __init__(self, dataset: Dataset, token: str, account_time_zone: str) -> None:
+        self.ds = dataset
+        self.auth = f"Token token={token}"
+        self.tz = ZoneInfo(account_time_zone)
+        self.clock = time.time  # replaceable in tests; default windows are relative to the real clock
+
+    # -------------------------------------------------------------------------------------- routing
+    def route(self, method: str, path: str) -> tuple[str, tuple]:
+        """Endpoint label (used for stats) and path arguments."""
+        parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        if method == "GET":
+            if parts == ["incidents"]:
+                return "GET /incidents", ()
+            if len(parts) == 2 and parts[0] == "incidents":
+                return "GET /incidents/{id}", (parts[1],)
+            if len(parts) == 3 and parts[0] == "incidents" and parts[2] == "log_entries":
+                return "GET /incidents/{id}/log_entries", (parts[1],)
+            if parts == ["log_entries"]:
+                return "GET /log_entries", ()
+            if parts == ["services"]:
+                return "GET /services", ()
+            if len(parts) == 2 and parts[0] == "services":
+                return "GET /services/{id}", (parts[1],)
+            if len(parts) == 3 and parts[0] == "services" and parts[2] == "change_events":
+                return "GET /services/{id}/change_events", (parts[1],)
+            if parts == ["change_events"]:
+                return "GET /change_events", ()
+            if parts == ["abilities"]:
+                return "GET /abilities", ()
+        return f"{method} <unknown>", ()
+
+    def handle(self, method: str, target: str, headers) -> tuple[int, str, bytes, dict]:
+        """Answer one API request: (status, endpoint label, body, extra headers)."""
+        split = urlsplit(target)
+        label, args = self.route(method, split.path)
+        try:
+            if headers.get("Authorization") != self.auth:
+                raise ApiError(401, 2006, "Unauthenticated")
+            if label.endswith("<unknown>"):
+                raise ApiError(404, 2100, "Not Found")
+            query = parse_qs(split.query, keep_blank_values=True)
+            handler = getattr(
+                self, "_" + label.split(" ", 1)[1].strip("/").replace("/", "_").replace("{id}", "id")
+            )
+            payload = handler(query, *args)
+            return 200, label, orjson.dumps(payload), {}
+        except ApiError as err:
+            return err.status, label, err.body(), {}
+
+    # ------------------------------------------------------------------------------------ parameters
+    @staticmethod
+    def _one(query: dict, name: str) -> str | None:
+        values = query.get(name)
+        return values[-1] if values else None
+
+    @staticmethod
+    def _many(query: dict, name: str) -> list[str] | None:
+        """Values of a repeatable `name[]` parameter, None when absent."""
+        values = query.get(name + "[]")
+        return values if values else None
+
+    def _paging(self, query: dict) -> tuple[int, int, bool]:
+        try:
+            limit = int(self._one(query, "limit") or 25)
+            offset = int(self._one(query, "offset") or 0)
+        except ValueError:
+            raise ApiError(
+                400, 2001, "Invalid Input Provided", ["limit and offset must be integers"]
+            ) from None
+        if limit < 1 or offset < 0:
+            raise ApiError(400, 2001, "Invalid Input Provided", ["limit must be >= 1 and offset >= 0"])
+        limit = min(limit, 100)
+        if offset + limit > MAX_WINDOW:
+            raise ApiError(
+                400,
+                2002,
+                "Offset+limit exceeds maximum allowed value of 10000",
+                ["Offset+limit exceeds maximum allowed value of 10000"],
+            )
+        total = (self._one(query, "total") or "").lower() == "true"
+        return limit, offset, total
+
+    def _envelope(self, name: str, view, query: dict, render) -> dict:
+        limit, offset, total = self._paging(query)
+        with self.ds.lock:
+            count = len(view)
+            items = [render(item) for item in view.page(offset, limit)]
+        return {
+            name: items,
+            "limit": limit,
+            "offset": offset,
+            "total": count if total else None,
+            "more": offset + len(items) < count,
+        }
+
+    def _parse_time(self, value: str, name: str, require_utc: bool = False) -> datetime:
+        """ISO-8601; without an offset the value is read in the account's time zone (the real trap)."""
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ApiError(
+                400, 2004, "Invalid Input Provided", [f"{name} is not a valid ISO8601 date"]
+            ) from None
+        if parsed.tzinfo is None:
+            if require_utc:
+                raise ApiError(
+                    400,
+                    2004,
+                    "Invalid Input Provided",
+                    [f"{name} must be a UTC ISO8601 timestamp (e.g. 2024-01-01T00:00:00Z)"],
+                )
+            parsed = parsed.replace(tzinfo=self.tz)
+        elif require_utc and parsed.utcoffset() != timedelta(0):
+            raise ApiError(400, 2004, "Invalid Input Provided", [f"{name} must be in UTC"])
+        return parsed.astimezone(UTC)
+
+    def _window(self, query: dict) -> tuple[int | None, int | None]:
+        """since/until as PagerDuty applies them: default the last month, at most 6 calendar months."""
+        if self._one(query, "date_range") == "all":
+            return None, None
+        raw_since, raw_until = self._one(query, "since"), self._one(query, "until")
+        since = self._parse_time(raw_since, "since") if raw_since else None
+        until = self._parse_time(raw_until, "until") if raw_until else None
+        now = datetime.fromtimestamp(self.clock(), tz=UTC)
+        if since is None and until is None:
+            until = now
+            since = add_months(now, -1)
+        elif until is None:
+            until = min(add_months(since, 1), now)
+            if until < since:
+                until = since
+        elif since is None:
+            since = add_months(until, -1)
+        elif since > until or until > add_months(since, 6):
+            raise ApiError(
+                400,
+                2005,
+                "Invalid date range",
+                ["The date range must be no more than 6 months, and since must precede until"],
+            )
+        return _ceil_ts(since), _ceil_ts(until)
+
+    # ------------------------------------------------------------------------------------- endpoints
+    def _incidents(self, query: dict) -> dict:
+        since, until = self._window(query)
+        statuses = self._codes(query, "statuses", STATUSES)
+        urgencies = self._codes(query, "urgencies", URGENCIES)
+        services = None
+        service_ids = self._many(query, "service_ids")
+        if service_ids is not None:
+            services = [i for i in map(self.ds.entities.service_index, service_ids) if i is not None]
+        team_ids = self._many(query, "team_ids")
+        if team_ids is not None:
+            ent = self.ds.entities
+            teams = {ent.team_ids.index(t) for t in team_ids if t in ent.team_ids}
+            in_teams = [i for i, t in enumerate(ent.service_team) if t in teams]
+            services = in_teams if services is None else [s for s in services if s in in_teams]
+        sort_by = self._one(query, "sort_by") or "created_at"
+        field, _, direction = sort_by.partition(":")
+        if field not in SORT_FIELDS or direction not in ("", "asc", "desc"):
+            raise ApiError(400, 2001, "Invalid Input Provided", [f"sort_by {sort_by!r} is not supported"])
+        with self.ds.lock:
+            view = select_incidents(
+                self.ds, since, until, services, statuses, urgencies, field, direction == "desc"
+            )
+            return self._envelope("incidents", view, query, self.ds.render)
+
+    @staticmethod
+    def _codes(query: dict, name: str, allowed: tuple[str, ...]) -> set[int] | None:
+        values = query.get(name + "[]")
+        if not values:
+            return None
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            raise ApiError(400, 2001, "Invalid Input Provided", [f"{name} has invalid values: {unknown}"])
+        return {allowed.index(v) for v in values}
+
+    def _slot(self, ident: str) -> int:
+        slot = self.ds.slot_for(ident)
+        if slot is None:
+            raise ApiError(404, 2100, "Not Found")
+        return slot
+
+    def _incidents_id(self, query: dict, ident: str) -> dict:
+        with self.ds.lock:
+            return {"incident": self.ds.render(self._slot(ident))}
+
+    def _incidents_id_log_entries(self, query: dict, ident: str) -> dict:
+        with self.ds.lock:
+            slot = self._slot(ident)
+            entries = logs.incident_entries(self.ds, slot)
+            if self._one(query, "since") or self._one(query, "until"):
+                since, until = self._window(query)
+                entries = [e for e in entries if since <= e[0] < until]
+            return self._envelope("log_entries", ListView(entries), query, self._render_log)
+
+    def _render_log(self, item: tuple[int, int, int]) -> dict:
+        return logs.render(self.ds, item[1], item[2])
+
+    def _log_entries(self, query: dict) -> dict:
+        since, until = self._window(query)
+        with self.ds.lock:
+            entries = self.ds.cached(
+                ("log_entries", since, until), lambda: logs.window(self.ds, since, until)
+            )
+            return self._envelope("log_entries", ListView(entries), query, self._render_log)
+
+    def _services(self, query: dict) -> dict:
+        ent = self.ds.entities
+        text = (self._one(query, "query") or "").lower()
+        rows = sorted(
+            (obj for obj in ent.service_objects if text in obj["name"].lower()),
+            key=lambda obj: obj["name"].lower(),
+        )
+        return self._envelope("services", ListView(rows), query, lambda obj: obj)
+
+    def _services_id(self, query: dict, ident: str) -> dict:
+        index = self.ds.entities.service_index(ident)
+        if index is None:
+            raise ApiError(404, 2100, "Not Found")
+        return {"service": self.ds.entities.service_objects[index]}
+
+    def _services_id_change_events(self, query: dict, ident: str) -> dict:
+        index = self.ds.entities.service_index(ident)
+        if index is None:
+            raise ApiError(404, 2100, "Not Found")
+        return self._change_events(query, index)
+
+    def _change_events(self, query: dict, service: int | None = None) -> dict:
+        raw_since, raw_until = self._one(query, "since"), self._one(query, "until")
+        since = _ceil_ts(self._parse_time(raw_since, "since", True)) if raw_since else None
+        until = _ceil_ts(self._parse_time(raw_until, "until", True)) if raw_until else None
+        floor = math.ceil(self.clock()) - CHANGE_EVENT_RETENTION
+        since = floor if since is None else max(since, floor)
+        integrations = self._many(query, "integration_ids")
+        ds = self.ds
+        rows = [
+            i
+            for i, ts in enumerate(ds.change_ts)
+            if ts >= since
+            and (until is None or ts < until)
+            and (service is None or service in ds.change_services[i])
+            and (integrations is None or ds.change_events[i]["integration"]["id"] in integrations)
+        ]
+        return self._envelope("change_events", ListView(rows), query, lambda i: ds.change_events[i])
+
+    def _abilities(self, query: dict) -> dict:
+        return {"abilities": ABILITIES}

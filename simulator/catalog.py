@@ -1,0 +1,173 @@
+"""Static vocabulary, id codecs and time helpers shared by the generator and the server.
+
+Kept apart from data.py so the generator stays readable: everything here is pure and deterministic.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from datetime import UTC, datetime
+
+API_BASE = "https://api.pagerduty.com"
+SUBDOMAIN = "acme"
+WEB_BASE = f"https://{SUBDOMAIN}.pagerduty.com"
+
+# Timestamps are kept as epoch seconds; sort keys store them relative to 2000-01-01 so that a
+# (seconds << 32 | slot << 8 | seq) key still fits a signed 64-bit array slot until 2068.
+BASE_TS = 946_684_800
+SLOT_BITS = 24
+SLOT_MASK = (1 << SLOT_BITS) - 1
+
+# resolved_at was added to the incident object in May 2023: older resolved incidents may lack the key.
+RESOLVED_AT_INTRODUCED = calendar.timegm((2023, 5, 1, 0, 0, 0))
+
+STATUSES = ("triggered", "acknowledged", "resolved")
+URGENCIES = ("high", "low")
+NO_USER = 255
+
+SERVICE_NAMES = (
+    "Checkout API",
+    "Payments Gateway",
+    "Search Service",
+    "User Auth",
+    "Inventory Sync",
+    "Notifications",
+    "Mobile Backend",
+    "Data Pipeline",
+    "Billing Worker",
+    "Edge Proxy",
+)
+TEAM_NAMES = ("Platform", "Commerce", "Data & Analytics")
+USER_NAMES = (
+    "Alice Martin",
+    "Bob Nguyen",
+    "Chiara Rossi",
+    "Dmitri Ivanov",
+    "Esther Okafor",
+    "François Dubois",
+    "Grace Kim",
+    "Hiroshi Tanaka",
+    "Ingrid Larsen",
+    "José Álvarez",
+    "Kavya Reddy",
+    "Liam O'Brien",
+)
+INTEGRATIONS = (
+    ("GitHub Actions", "github-actions"),
+    ("Jenkins", "jenkins"),
+    ("Buildkite", "buildkite"),
+)
+
+_TRACE = (
+    'Traceback (most recent call last): File "/srv/app/worker.py", line 212, in handle_job '
+    'result = processor.run(payload) File "/srv/app/processor.py", line 88, in run '
+    "raise UpstreamTimeout(f'upstream {name} timed out after {timeout}s') "
+)
+
+# (weight out of 1000, template). Placeholders are filled per incident from its number, on demand.
+TITLE_TEMPLATES: tuple[tuple[int, str], ...] = (
+    (175, "High CPU on {host}"),
+    (150, "{svc}: error rate above 5% for 10 minutes"),
+    (120, "Disk usage at {pct}% on {host}"),
+    (120, "{svc} latency p99 > {ms}ms"),
+    (100, "Health check failed for {svc}"),
+    (80, "Database connection pool exhausted ({svc})"),
+    (60, "Certificate for {domain} expires in {n} days"),
+    (50, "Memory leak suspected in {svc} worker"),
+    (25, 'Job "nightly-export-{n}" failed on {host}'),
+    (25, "Can't reach upstream 'payments-gateway' from {host}"),
+    (20, "Path C:\\Program Files\\Agent\\logs not writable on {host} (regex \\d+ failed)"),
+    (20, "🔥 {svc} is on fire 🚒 ({pct}% errors)"),
+    (15, "Ошибка базы данных на {host}"),
+    (15, "データベース接続エラー ({svc})"),
+    (12, "数据库连接超时 — {host}"),
+    (8, "Mixed: \"double\", 'single', back\\slash and ✅ emoji on {host}"),
+    (5, "{long}"),
+)
+LONG_TITLE_LEN = 3000
+SPECIAL_TEMPLATES = tuple(range(8, len(TITLE_TEMPLATES)))
+
+
+def title_table() -> bytes:
+    """Lookup table of 1000 template indexes: int(random() * 1000) picks a weighted template in O(1)."""
+    table = bytearray()
+    for idx, (weight, _) in enumerate(TITLE_TEMPLATES):
+        table.extend([idx] * weight)
+    assert len(table) == 1000, len(table)
+    return bytes(table)
+
+
+def render_title(template: int, number: int, service_name: str) -> str:
+    """Title text for an incident, derived from its number so it never has to be stored."""
+    fmt = TITLE_TEMPLATES[template][1]
+    if fmt == "{long}":
+        head = f"{service_name}: unhandled exception in worker #{number}: "
+        text = head + _TRACE * (LONG_TITLE_LEN // len(_TRACE) + 1)
+        return text[:LONG_TITLE_LEN]
+    h = number * 2_654_435_761
+    return fmt.format(
+        svc=service_name,
+        host=f"web-{h % 64:02d}.prod.internal",
+        pct=90 + h % 10,
+        ms=250 * (1 + h % 12),
+        n=1 + h % 30,
+        domain=f"api{h % 5}.example.com",
+    )
+
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALPHA_INDEX = {ch: i for i, ch in enumerate(ALPHABET)}
+_ID_SPACE = 36**6
+_ID_MULT = 1_000_003  # prime, so coprime with 36: multiplication is a bijection on the id space
+_ID_MULT_INV = pow(_ID_MULT, -1, _ID_SPACE)
+
+
+def b36(value: int, width: int) -> str:
+    """Fixed-width base-36 (0-9A-Z) encoding."""
+    out = []
+    for _ in range(width):
+        value, rem = divmod(value, 36)
+        out.append(ALPHABET[rem])
+    return "".join(reversed(out))
+
+
+def incident_id(number: int, salt: int) -> str:
+    """7-char id like 'Q1ABC2D' that is a bijection of the incident number, so lookups need no table."""
+    return "Q" + b36((number * _ID_MULT + salt) % _ID_SPACE, 6)
+
+
+def incident_number_from_id(iid: str, salt: int) -> int | None:
+    """Inverse of incident_id; None when the text cannot be one of our ids."""
+    if len(iid) != 7 or iid[0] != "Q":
+        return None
+    value = 0
+    for ch in iid[1:]:
+        digit = _ALPHA_INDEX.get(ch)
+        if digit is None:
+            return None
+        value = value * 36 + digit
+    return ((value - salt) * _ID_MULT_INV) % _ID_SPACE
+
+
+def log_entry_id(slot: int, seq: int, salt: int) -> str:
+    """14-char log entry id (PagerDuty's newer ids are this long), unique per (incident, event)."""
+    value = ((slot << 8 | seq) * 1_000_000_007 + salt) % 36**13
+    return "R" + b36(value, 13)
+
+
+def iso(ts: int) -> str:
+    """Epoch seconds to 'YYYY-MM-DDTHH:MM:SSZ', the form PagerDuty returns."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def to_ts(value: datetime) -> int:
+    """Aware datetime to whole epoch seconds (rounded down); naive values are taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() // 1)
+
+
+def now_ts() -> int:
+    """Real clock in whole seconds (rounded down), the resolution of every timestamp here."""
+    return int(time.time())

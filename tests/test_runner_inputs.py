@@ -1,0 +1,143 @@
+"""Blueprint, connections and DB_URL parsing: what users type, and the one-line errors they get."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.database import DatabaseUrlError, parse_db_url
+from runner.blueprint import parse_blueprint
+from runner.connections import parse_connections
+from runner.errors import InputError
+
+SEED_BLUEPRINT = {
+    "cronConfig": "manual",
+    "enable": True,
+    "isManual": True,
+    "mode": "NORMAL",
+    "name": "test-blueprint",
+    "settings": {
+        "connections": [
+            {
+                "connectionId": 1,
+                "plugin": "PagerDuty",
+                "scope": [
+                    {
+                        "entities": ["TICKET"],
+                        "options": {"connectionId": 1, "start_date": "2022-06-01T15:04:05Z"},
+                    }
+                ],
+            }
+        ],
+        "version": "1.0.0",
+    },
+}
+CONNECTIONS = parse_connections(
+    [{"id": 1, "name": "PagerDuty-test1", "endpoint": "https://api.PagerDuty.com", "token": "secret-token"}]
+)
+
+
+def test_seed_blueprint_parses_verbatim() -> None:
+    blueprint = parse_blueprint(SEED_BLUEPRINT, CONNECTIONS)
+    assert blueprint.name == "test-blueprint"
+    assert len(blueprint.tasks) == 1
+    task = blueprint.tasks[0]
+    assert task.connection.id == 1
+    assert task.scope.start_date == datetime(2022, 6, 1, 15, 4, 5, tzinfo=UTC)
+    assert task.scope.service_ids is None
+
+
+def test_blank_entities_mean_ticket_and_offsets_become_utc() -> None:
+    doc = copy.deepcopy(SEED_BLUEPRINT)
+    scope = doc["settings"]["connections"][0]["scope"][0]
+    scope["entities"] = []
+    scope["options"]["start_date"] = "2022-06-01T17:04:05+02:00"
+    task = parse_blueprint(doc, CONNECTIONS).tasks[0]
+    assert task.scope.start_date == datetime(2022, 6, 1, 15, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("settings", "connections", 0, "plugin"),
+            "jira",
+            "settings.connections[0].plugin: 'jira' is not supported",
+        ),
+        (
+            ("settings", "connections", 0, "connectionId"),
+            7,
+            "settings.connections[0].connectionId: no PagerDuty",
+        ),
+        (("settings", "version"), "3.0.0", "settings.version: '3.0.0' is not supported"),
+        (("mode",), "ADVANCED", "mode: 'ADVANCED' is not supported"),
+        (("enable",), False, "enable: the blueprint is disabled"),
+        (
+            ("settings", "connections", 0, "scope", 0, "options", "start_date"),
+            "2022-06-01",
+            "options.start_date: '2022-06-01' has no time zone",
+        ),
+        (
+            ("settings", "connections", 0, "scope", 0, "options", "start_date"),
+            "2999-01-01T00:00:00Z",
+            "is in the future",
+        ),
+        (
+            ("settings", "connections", 0, "scope", 0, "entities"),
+            ["CICD"],
+            "entities: ['CICD'] not supported",
+        ),
+    ],
+)
+def test_bad_blueprints_name_the_problem(path: tuple, value: object, message: str) -> None:
+    doc = copy.deepcopy(SEED_BLUEPRINT)
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(InputError) as excinfo:
+        parse_blueprint(doc, CONNECTIONS)
+    assert message in str(excinfo.value)
+
+
+def test_disabled_blueprint_runs_when_forced() -> None:
+    doc = copy.deepcopy(SEED_BLUEPRINT)
+    doc["enable"] = False
+    assert parse_blueprint(doc, CONNECTIONS, force=True).tasks
+
+
+def test_token_from_environment_and_never_in_repr() -> None:
+    conns = parse_connections(
+        [{"id": 3, "name": "prod", "endpoint": "https://api.pagerduty.com", "token": "${PD_TOKEN}"}],
+        environ={"PD_TOKEN": "u+abcdef123"},
+    )
+    assert conns[3].token == "u+abcdef123"
+    assert "u+abcdef123" not in repr(conns[3])
+
+
+def test_missing_token_variable_is_an_input_error() -> None:
+    with pytest.raises(InputError, match=r"connections\[0\].token: environment variable PD_TOKEN is not set"):
+        parse_connections(
+            [{"id": 1, "name": "x", "endpoint": "https://h", "token": "${PD_TOKEN}"}], environ={}
+        )
+
+
+def test_db_url_in_devlake_form() -> None:
+    db = parse_db_url("mysql://merico:s3cr%40t@db.example:3307/lake?charset=utf8mb4&parseTime=True&loc=UTC")
+    assert (db.user, db.password, db.host, db.port, db.name, db.raw_name) == (
+        "merico",
+        "s3cr@t",
+        "db.example",
+        3307,
+        "lake",
+        "lake_raw",
+    )
+    assert "s3cr" not in repr(db) and "s3cr" not in db.describe()
+
+
+@pytest.mark.parametrize("url", ["postgres://u@h/lake", "mysql://root@127.0.0.1:3306/", "mysql://h/la-ke"])
+def test_bad_db_urls(url: str) -> None:
+    with pytest.raises(DatabaseUrlError):
+        parse_db_url(url)

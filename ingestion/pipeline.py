@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 import dlt
+import orjson
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .database import Database
@@ -68,6 +69,20 @@ class LoadFailed(Exception):
     """A scope's load failed; nothing of it was committed and its high-water mark did not move."""
 
 
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def destination(database: Database) -> dlt.destinations.sqlalchemy:
+    """dlt's sqlalchemy destination on MySQL/MariaDB with real primary keys (merges stay linear) and
+    orjson for JSON columns (the stdlib encoder SQLAlchemy uses by default was a tenth of load time)."""
+    return dlt.destinations.sqlalchemy(
+        database.sqlalchemy_url(),
+        create_primary_keys=True,
+        engine_kwargs={"json_serializer": _json_text},
+    )
+
+
 def pipeline_name(connection_id: int) -> str:
     return f"pagerduty_connection_{connection_id}"
 
@@ -107,7 +122,7 @@ def load_scope(
     try:
         pipeline = dlt.pipeline(
             pipeline_name=pipeline_name(connection.id),
-            destination=dlt.destinations.sqlalchemy(database.sqlalchemy_url(), create_primary_keys=True),
+            destination=destination(database),
             dataset_name=database.raw_name,
             pipelines_dir=workdir,
         )

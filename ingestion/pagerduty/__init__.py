@@ -20,7 +20,7 @@ from dlt.sources import DltResource
 from . import settings
 from .client import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy, TooManyIncidentsError
 from .paging import Page, iso_utc, iter_incident_windows, iter_offset_pages, parse_time
-from .records import INCIDENT_COLUMNS, SERVICE_COLUMNS, incident_row, service_row
+from .records import INCIDENT_COLUMNS, ROW_KEY, SERVICE_COLUMNS, incident_row, service_row
 
 __all__ = [
     "AuthenticationError",
@@ -95,14 +95,14 @@ def pagerduty_source(
             _incidents(client, connection_id, start_date.astimezone(UTC), services, stats),
             name=settings.INCIDENTS_TABLE,
             write_disposition="merge",
-            primary_key=("connection_id", "id"),
+            primary_key=ROW_KEY,
             columns=INCIDENT_COLUMNS,
         ),
         dlt.resource(
             _services(client, connection_id, services, stats),
             name=settings.SERVICES_TABLE,
             write_disposition="merge",
-            primary_key=("connection_id", "id"),
+            primary_key=ROW_KEY,
             columns=SERVICE_COLUMNS,
         ),
     )

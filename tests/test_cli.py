@@ -1,0 +1,83 @@
+"""run.py driven as a user would: a subprocess, the real database, the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from simulator.data import generate
+from simulator.server import SimulatorServer
+
+from .conftest import SIM_TOKEN, query
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sim():
+    server = SimulatorServer(generate(seed=21, size=400, services=3, days=200), token=SIM_TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+def run_cli(tmp_path: Path, database, blueprint, connections, env_extra=None) -> subprocess.CompletedProcess:
+    bp = tmp_path / "blueprint.json"
+    bp.write_text(blueprint if isinstance(blueprint, str) else json.dumps(blueprint))
+    cn = tmp_path / "connections.json"
+    cn.write_text(json.dumps(connections))
+    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp), "--connections", str(cn)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_seed_blueprint_runs_verbatim(tmp_path, database, sim) -> None:
+    conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": "${PD_TOKEN}"}]
+    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, {"PD_TOKEN": SIM_TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "400 incidents" in result.stdout and "first load" in result.stdout
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(400,)]
+    assert SIM_TOKEN not in result.stdout + result.stderr
+
+
+def test_bad_token_exits_1_with_one_clear_line_and_no_token(tmp_path, database, sim) -> None:
+    token = "u+VeryS3cretToken"
+    conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": token}]
+    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: connection 'PagerDuty-test1' (id 1): PagerDuty refused the token"
+        " (HTTP 401 on GET /incidents); check the connection's token and its permissions"
+    ]
+    assert token not in result.stdout + result.stderr
+    assert query(database, "SHOW TABLES LIKE 'incidents'") == []
+
+
+def test_malformed_blueprint_exits_2_and_writes_nothing(tmp_path, database, sim) -> None:
+    conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
+    result = run_cli(tmp_path, database, '{"name": "broken",\n  "settings": }', conns)
+    assert result.returncode == 2
+    assert "invalid JSON at line 2 column 15" in result.stderr
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (database.name + "%",))
+        assert cur.fetchall() == ()
+
+
+def test_unknown_connection_exits_2(tmp_path, database, sim) -> None:
+    conns = [{"id": 2, "name": "other", "endpoint": sim.url, "token": SIM_TOKEN}]
+    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns)
+    assert result.returncode == 2
+    assert "settings.connections[0].connectionId: no PagerDuty connection with id 1" in result.stderr

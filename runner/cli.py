@@ -1,4 +1,4 @@
-"""Command line of run.py. Exit codes: 0 done, 1 a load failed, 2 bad input (nothing written)."""
+"""Command line of run.py. Exit codes: 0 done, 1 a load or dbt failed, 2 bad input (nothing written)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ from .blueprint import Blueprint, load_blueprint
 from .connections import load_connections
 from .errors import InputError
 from .progress import ProgressPrinter
+from .transform import run_dbt
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 EPILOG = """exit codes:
   0    the blueprint ran to the end
-  1    a load failed (PagerDuty, network or database); what was loaded before it stays, its
-       high-water mark does not move, and the next run fetches what was missed
+  1    a load failed (PagerDuty, network or database) or dbt failed; what was loaded before it
+       stays, a failed load's high-water mark does not move, and the next run fetches what was missed
   2    bad input (blueprint, connections, DB_URL); nothing was written
   130  interrupted
 
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--connections", required=True, help="JSON list of PagerDuty connections")
     run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
+    run.add_argument("--skip-dbt", action="store_true", help="ingest only; do not run dbt")
     return parser
 
 
@@ -65,7 +67,35 @@ def _describe_scope(result: ScopeResult) -> str:
     )
 
 
-def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False) -> int:
+def _print_mttr(database: Database) -> None:
+    """The last three months' MTTR, as the dashboards will show it."""
+    with database.connect(database.name) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
+            " FROM dora_mttr_monthly ORDER BY month DESC LIMIT 3"
+        )
+        rows = cur.fetchall()
+    if not rows:
+        print("MTTR: no resolved incidents yet")
+        return
+    print("MTTR (median time to restore service), last three months:")
+    for month, count, minutes, hours, level in rows:
+        print(f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}")
+
+
+def _transform(database: Database) -> bool:
+    outcome = run_dbt(database)
+    if outcome.success:
+        print(f"dbt build: {outcome.models} models, {outcome.tests} tests passed into {database.name}")
+        _print_mttr(database)
+        return True
+    print(f"error: dbt build failed: {outcome.error or 'see below'}", file=sys.stderr)
+    for failure in outcome.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return False
+
+
+def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False, dbt: bool = True) -> int:
     started = time.monotonic()
     results: list[ScopeResult] = []
     failures: list[str] = []
@@ -86,6 +116,8 @@ def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False)
         print(_describe_scope(result))
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
+    if dbt and results and not _transform(database):
+        return EXIT_FAILED
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -95,7 +127,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         database = database_from_env()
         connections = load_connections(args.connections)
         blueprint = load_blueprint(args.blueprint, connections, force=args.force)
-        return run_blueprint(blueprint, database, quiet=args.quiet)
+        return run_blueprint(blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt)
     except (InputError, DatabaseUrlError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)

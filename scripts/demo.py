@@ -38,18 +38,25 @@ def main() -> int:
         code = run_main(["run", "--blueprint", blueprint, "--connections", str(connections_file)])
         if code != 0:
             return code
-    with database.connect(database.raw_name) as conn, conn.cursor() as cur:
+    with database.connect(database.name) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*), SUM(status = 'DONE') FROM issues WHERE type = 'INCIDENT'")
+        issues, done = cur.fetchone()
         cur.execute(
-            "SELECT status, COUNT(*), MIN(created_at), MAX(created_at) FROM incidents"
-            " WHERE connection_id = 1 GROUP BY status ORDER BY status"
+            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level FROM dora_mttr_monthly"
+            " ORDER BY month"
         )
-        rows = cur.fetchall()
-    print(f"\nRaw incidents in {database.raw_name}.incidents:")
-    for status, count, first, last in rows:
-        print(f"  {status:<13} {count:>6,}  created {first:%Y-%m-%d} .. {last:%Y-%m-%d}")
+        months = cur.fetchall()
+    print(f"\n{issues:,} incidents in {database.name}.issues ({done:,} resolved). MTTR by month:")
+    print("  month     resolved  median min  median h  level")
+    for month, count, minutes, hours, level in months:
+        print(f"  {month:%Y-%m}  {count:>8,}  {minutes:>10,}  {hours:>8}  {level}")
     print(
-        f"\nQuery them:  mysql -h {database.host} -P {database.port} -u {database.user} {database.raw_name}"
-        " -e 'SELECT status, COUNT(*) FROM incidents GROUP BY status'"
+        f"\nQuery them yourself:\n"
+        f"  mysql -h {database.host} -P {database.port} -u {database.user} {database.name} -e \\\n"
+        f'    "SELECT * FROM dora_mttr_monthly ORDER BY month DESC"\n'
+        f"  mysql ... -e \"SELECT * FROM dora_mttr_monthly_by_service WHERE month = '2026-10-01'\"\n"
+        f'  mysql ... -e "SELECT id, title, status, resolution_date, lead_time_minutes FROM issues'
+        f" WHERE type = 'INCIDENT' LIMIT 10\""
     )
     return 0
 

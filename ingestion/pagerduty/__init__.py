@@ -9,7 +9,7 @@ commits only with a completed load: a failed run leaves them where they were.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Optional
@@ -29,7 +29,9 @@ __all__ = [
     "PagerDutyError",
     "RetryPolicy",
     "TooManyIncidentsError",
+    "incidents_resource",
     "pagerduty_source",
+    "services_resource",
     "scope_key",
 ]
 
@@ -91,20 +93,32 @@ def pagerduty_source(
     stats = stats or LoadStats()
     services = sorted(set(service_ids)) if service_ids else None
     return (
-        dlt.resource(
-            _incidents(client, connection_id, start_date.astimezone(UTC), services, stats),
-            name=settings.INCIDENTS_TABLE,
-            write_disposition="merge",
-            primary_key=ROW_KEY,
-            columns=INCIDENT_COLUMNS,
-        ),
-        dlt.resource(
-            _services(client, connection_id, services, stats),
-            name=settings.SERVICES_TABLE,
-            write_disposition="merge",
-            primary_key=ROW_KEY,
-            columns=SERVICE_COLUMNS,
-        ),
+        incidents_resource(_incidents(client, connection_id, start_date.astimezone(UTC), services, stats)),
+        services_resource(_services(client, connection_id, services, stats)),
+    )
+
+
+def incidents_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
+    """The `incidents` table: rows from records.incident_row, upserted on row_key, nested lists as JSON."""
+    return dlt.resource(
+        pages,
+        name=settings.INCIDENTS_TABLE,
+        write_disposition="merge",
+        primary_key=ROW_KEY,
+        columns=INCIDENT_COLUMNS,
+        max_table_nesting=0,
+    )
+
+
+def services_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
+    """The `services` table: rows from records.service_row, upserted on row_key."""
+    return dlt.resource(
+        pages,
+        name=settings.SERVICES_TABLE,
+        write_disposition="merge",
+        primary_key=ROW_KEY,
+        columns=SERVICE_COLUMNS,
+        max_table_nesting=0,
     )
 
 

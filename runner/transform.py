@@ -1,0 +1,101 @@
+"""Running the dbt project in-process (dbtRunner) against the database in DB_URL.
+
+The dbt profile is profiles.example.yml itself, fed through environment variables derived from DB_URL, so
+users never keep two configurations in step. The target (mysql or mariadb) follows the server's version.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ingestion.database import Database
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROFILE_TEMPLATE = PROJECT_DIR / "profiles.example.yml"
+
+
+@dataclass
+class DbtOutcome:
+    success: bool
+    models: int = 0
+    tests: int = 0
+    seeds: int = 0
+    failures: list[str] = field(default_factory=list)
+    error: Optional[str] = None
+
+
+def server_flavour(database: Database) -> str:
+    """'mariadb' or 'mysql', from the server's own version string."""
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        (version,) = cur.fetchone()
+    return "mariadb" if "mariadb" in str(version).lower() else "mysql"
+
+
+def dbt_environment(database: Database) -> dict[str, str]:
+    return {
+        "DBT_TARGET": server_flavour(database),
+        "DBT_HOST": database.host,
+        "DBT_PORT": str(database.port),
+        "DBT_USER": database.user,
+        "DBT_PASSWORD": database.password,
+        "DBT_DATABASE": database.name,
+    }
+
+
+def run_dbt(
+    database: Database,
+    command: Sequence[str] = ("build",),
+    extra_args: Sequence[str] = (),
+    quiet: bool = True,
+) -> DbtOutcome:
+    """Run `dbt <command>` on the project; the outcome names every failing model or test."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import and only this needs it
+
+    profiles_dir = tempfile.mkdtemp(prefix="pagerduty-dbt-")
+    shutil.copy(PROFILE_TEMPLATE, Path(profiles_dir, "profiles.yml"))
+    saved = {key: os.environ.get(key) for key in dbt_environment(database)}
+    os.environ.update(dbt_environment(database))
+    try:
+        args = [
+            *command,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            profiles_dir,
+            *(["--quiet"] if quiet else []),
+            *extra_args,
+        ]
+        result = dbtRunner().invoke(args)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        shutil.rmtree(profiles_dir, ignore_errors=True)
+    outcome = DbtOutcome(success=bool(result.success))
+    if result.exception is not None:
+        outcome.error = (
+            str(result.exception).splitlines()[0] if str(result.exception) else repr(result.exception)
+        )
+    for node_result in getattr(result.result, "results", None) or []:
+        node = node_result.node
+        kind = node.resource_type
+        if kind == "model":
+            outcome.models += 1
+        elif kind == "test":
+            outcome.tests += 1
+        elif kind == "seed":
+            outcome.seeds += 1
+        if str(node_result.status) in ("error", "fail", "runtime error"):
+            lines = [line.strip() for line in (node_result.message or "").splitlines() if line.strip()]
+            detail = " ".join(line for line in lines if not line.startswith("compiled Code at"))
+            outcome.failures.append(f"{kind} {node.name}: {detail or node_result.status}")
+    return outcome

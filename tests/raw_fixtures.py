@@ -1,0 +1,112 @@
+"""Fixture-driven dbt tests (as Fivetran's dbt packages do): PagerDuty objects written by hand, loaded into
+the raw tables through the same dlt resources the source uses, so dbt reads exactly what ingestion writes."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from typing import Any, Optional
+
+import dlt
+
+from ingestion.database import Database
+from ingestion.pagerduty import incidents_resource, services_resource
+from ingestion.pagerduty.records import incident_row, service_row
+from ingestion.pipeline import destination
+
+SERVICES = {"PSVC001": "Checkout API", "PSVC002": "Search"}
+
+
+def ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def user(uid: str, name: str) -> dict[str, Any]:
+    return {"id": uid, "type": "user_reference", "summary": name}
+
+
+def incident(
+    number: int,
+    created: str,
+    status: str = "resolved",
+    resolved_after: Optional[timedelta] = None,
+    service: str = "PSVC001",
+    urgency: str = "high",
+    priority: Optional[str] = None,
+    title: Optional[str] = None,
+    assignments: tuple = (),
+    omit_resolved_at: bool = False,
+    last_status_change_after: Optional[timedelta] = None,
+) -> dict[str, Any]:
+    """A PagerDuty incident object as GET /incidents returns it."""
+    created_at = ts(created)
+    resolved_at = created_at + resolved_after if status == "resolved" and resolved_after is not None else None
+    last_change = created_at + (last_status_change_after or resolved_after or timedelta(0))
+    title = title or f"Incident {number}"
+    body: dict[str, Any] = {
+        "id": f"QFIX{number:04d}",
+        "type": "incident",
+        "incident_number": number,
+        "title": title,
+        "summary": f"[#{number}] {title}",
+        "description": title,
+        "status": status,
+        "urgency": urgency,
+        "priority": {
+            "id": f"PRI{priority}",
+            "type": "priority_reference",
+            "summary": priority,
+            "name": priority,
+        }
+        if priority
+        else None,
+        "created_at": iso(created_at),
+        "updated_at": iso(last_change),
+        "resolved_at": iso(resolved_at) if resolved_at else None,
+        "last_status_change_at": iso(last_change),
+        "service": {"id": service, "type": "service_reference", "summary": SERVICES[service]},
+        "assignments": [{"at": at, "assignee": user(uid, name)} for at, uid, name in assignments],
+        "acknowledgements": [],
+        "teams": [],
+        "html_url": f"https://acme.pagerduty.com/incidents/QFIX{number:04d}",
+    }
+    if omit_resolved_at:
+        del body["resolved_at"]
+    return body
+
+
+def service(service_id: str) -> dict[str, Any]:
+    return {
+        "id": service_id,
+        "type": "service",
+        "name": SERVICES[service_id],
+        "status": "active",
+        "html_url": f"https://acme.pagerduty.com/service-directory/{service_id}",
+    }
+
+
+def load_raw(database: Database, incidents: list[dict[str, Any]], connection_id: int = 1) -> None:
+    """Upsert PagerDuty objects into `<db>_raw` as the ingestion would, with fetched_at = now."""
+    database.ensure_databases()
+    fetched_at = datetime.now(UTC)
+    workdir = tempfile.mkdtemp(prefix="pagerduty-fixture-")
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name="fixture",
+            destination=destination(database),
+            dataset_name=database.raw_name,
+            pipelines_dir=workdir,
+        )
+        pipeline.run(
+            [
+                incidents_resource([[incident_row(connection_id, i, fetched_at) for i in incidents]]),
+                services_resource([[service_row(connection_id, service(s), fetched_at) for s in SERVICES]]),
+            ]
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -14,16 +14,17 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Optional
 
 import dlt
 import orjson
+import pymysql
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .database import Database
-from .pagerduty import LoadStats, PagerDutyClient, PagerDutyError, RetryPolicy, pagerduty_source
+from .pagerduty import LoadStats, PagerDutyClient, PagerDutyError, RetryPolicy, pagerduty_source, settings
 
 # dlt's merge job builds a subquery SQLAlchemy 2.1 warns about; the SQL is right, the warning is noise
 warnings.filterwarnings("ignore", message="implicitly coercing SELECT object to scalar subquery")
@@ -66,7 +67,11 @@ class ScopeResult:
 
 
 class LoadFailed(Exception):
-    """A scope's load failed; nothing of it was committed and its high-water mark did not move."""
+    """A scope's load failed; its high-water mark did not move, so the next run fetches what was missed."""
+
+    def __init__(self, message: str, requests: int = 0) -> None:
+        super().__init__(message)
+        self.requests = requests
 
 
 def _json_text(value: object) -> str:
@@ -81,6 +86,9 @@ def destination(database: Database) -> dlt.destinations.sqlalchemy:
         create_primary_keys=True,
         engine_kwargs={"json_serializer": _json_text},
     )
+
+
+_NO_SUCH_TABLE = 1146
 
 
 def pipeline_name(connection_id: int) -> str:
@@ -116,6 +124,7 @@ def load_scope(
         connection_name=connection.name,
         client=client,
         stats=stats,
+        known_open=lambda: open_incident_ids(database, connection.id, scope),
     )
     workdir = tempfile.mkdtemp(prefix="pagerduty-dlt-")
     started = time.monotonic()
@@ -126,26 +135,64 @@ def load_scope(
             dataset_name=database.raw_name,
             pipelines_dir=workdir,
         )
-        pipeline.run(source)
+        info = pipeline.run(source)
+        if info.has_failed_jobs:  # dlt raises on failed jobs by default; a config that says otherwise
+            raise LoadFailed(f"{connection.label}: the load had failed jobs and was not completed")
     except PipelineStepFailed as exc:
-        raise LoadFailed(_reason(exc, connection)) from None
+        if _caused_by(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise LoadFailed(_reason(exc, connection), requests=client.requests_made) from None
     except PagerDutyError as exc:
-        raise LoadFailed(str(exc)) from None
+        raise LoadFailed(str(exc), requests=client.requests_made) from None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return ScopeResult(connection, scope, stats, client.requests_made, time.monotonic() - started)
 
 
-def _reason(exc: BaseException, connection: ConnectionSpec) -> str:
-    """The PagerDuty or database error under dlt's wrapper, in one line."""
+def open_incident_ids(database: Database, connection_id: int, scope: ScopeSpec) -> set[str]:
+    """Ids of the scope's incidents that the raw table holds as not resolved: those a rerun refreshes."""
+    sql = (
+        f"SELECT id FROM `{database.raw_name}`.`{settings.INCIDENTS_TABLE}`"
+        " WHERE connection_id = %s AND status <> %s AND created_at >= %s"
+    )
+    args: list[object] = [
+        connection_id,
+        settings.RESOLVED,
+        scope.start_date.astimezone(UTC).replace(tzinfo=None),
+    ]
+    if scope.service_ids:
+        sql += f" AND service_id IN ({', '.join(['%s'] * len(scope.service_ids))})"
+        args.extend(scope.service_ids)
+    try:
+        with database.connect() as conn, conn.cursor() as cur:
+            cur.execute(sql, args)
+            return {row[0] for row in cur.fetchall()}
+    except pymysql.err.ProgrammingError as exc:
+        if exc.args and exc.args[0] == _NO_SUCH_TABLE:  # state without data: nothing known to be open
+            return set()
+        raise
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: Optional[BaseException] = exc
     while current is not None and current not in seen:
-        if isinstance(current, PagerDutyError):
-            return str(current)
         seen.append(current)
         current = current.__cause__ or current.__context__
-    root = seen[-1]
+    return seen
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(e, kind) for e in _chain(exc))
+
+
+def _reason(exc: PipelineStepFailed, connection: ConnectionSpec) -> str:
+    """The PagerDuty or database error under dlt's wrapper, in one line: the step's own exception, not
+    whatever was being handled deeper down when it happened."""
+    for item in _chain(exc):
+        if isinstance(item, PagerDutyError):
+            return str(item)
+    root: BaseException = getattr(exc, "exception", None) or exc
     message = str(root).splitlines()[0] if str(root) else type(root).__name__
     if connection.token and connection.token in message:
         message = message.replace(connection.token, "***")

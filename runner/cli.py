@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Optional
@@ -99,14 +101,16 @@ def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False,
     started = time.monotonic()
     results: list[ScopeResult] = []
     failures: list[str] = []
+    requests_failed = 0
     for task in blueprint.tasks:
         progress = None if quiet else ProgressPrinter(task.connection.label)
         try:
             results.append(load_scope(task.connection, task.scope, database, on_progress=progress))
         except LoadFailed as exc:
             failures.append(str(exc))
+            requests_failed += exc.requests
     incidents = sum(r.stats.incidents for r in results)
-    requests = sum(r.requests for r in results)
+    requests = sum(r.requests for r in results) + requests_failed
     print(
         f"Blueprint {blueprint.name!r}: {len(results)} of {len(blueprint.tasks)} scopes loaded,"
         f" {incidents:,} incidents, {requests:,} requests in {time.monotonic() - started:.1f} s"
@@ -121,8 +125,14 @@ def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False,
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # an orchestrator's stop ends the run like Ctrl-C
     try:
         database = database_from_env()
         connections = load_connections(args.connections)

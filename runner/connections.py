@@ -49,7 +49,9 @@ def parse_connections(document: Any, environ: Mapping[str, str] = os.environ) ->
         if not isinstance(name, str) or not name.strip():
             raise InputError(f"{where}.name: required")
         endpoint = item.get("endpoint")
-        if not isinstance(endpoint, str) or not re.match(r"^https?://[^/\s]+", endpoint.strip()):
+        if not isinstance(endpoint, str) or not re.match(
+            r"^https?://[^/\s]+", endpoint.strip(), re.IGNORECASE
+        ):
             raise InputError(f"{where}.endpoint: expected an http(s) URL such as https://api.pagerduty.com")
         rate = item.get("rateLimitPerHour")
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or rate < 0):

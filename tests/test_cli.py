@@ -81,3 +81,30 @@ def test_unknown_connection_exits_2(tmp_path, database, sim) -> None:
     result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns)
     assert result.returncode == 2
     assert "settings.connections[0].connectionId: no PagerDuty connection with id 1" in result.stderr
+
+
+def test_sigterm_stops_the_run_with_exit_130(tmp_path, database) -> None:
+    server = SimulatorServer(generate(seed=8, size=3000, services=2, days=100), token=SIM_TOKEN)
+    server.start()
+    server.set_faults(slow_every=1, slow_seconds=0.3)
+    try:
+        bp, cn = tmp_path / "b.json", tmp_path / "c.json"
+        bp.write_text(json.dumps(SEED_BLUEPRINT))
+        cn.write_text(json.dumps([{"id": 1, "name": "slow", "endpoint": server.url, "token": SIM_TOKEN}]))
+        env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp), "--connections", str(cn)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        import time
+
+        time.sleep(4)
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        assert "error: interrupted" in stderr
+    finally:
+        server.stop()

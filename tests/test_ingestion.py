@@ -174,8 +174,8 @@ def test_rerun_with_nothing_new_costs_a_constant(database, small_sim) -> None:
     run(small_sim, database, start)
     small_sim.reset_stats()
     second = run(small_sim, database, start)
-    # one listing of new incidents, one of open incidents, one of services
-    assert small_sim.stats()["requests"] == second.requests == 3
+    # one listing of new incidents, one of open incidents; services are listed at most daily
+    assert small_sim.stats()["requests"] == second.requests == 2
     assert len(loaded(database)) == len(expected_ids(small_sim, start))
 
 
@@ -258,3 +258,41 @@ def test_bad_token_stops_at_once_and_names_the_connection(database, small_sim) -
     assert "prod-pd" in message and "refused the token (HTTP 401" in message
     assert "wrong-token-123" not in message
     assert small_sim.stats()["requests"] == 1
+
+
+def test_more_than_10000_open_incidents_rerun(database) -> None:
+    """Open incidents are read from the raw table, not kept in dlt's state (whose column holds 64 kB), and
+    over 10,000 of them are re-listed window by window."""
+    server = start_server(seed=4, size=10, services=2, days=5, end=END)
+    try:
+        for i in range(10_050):
+            server.dataset.add_incident(
+                created_at=END - timedelta(days=4, seconds=-i * 20), service_index=i % 2
+            )
+        start = END - timedelta(days=5)
+        first = run(server, database, start)
+        assert first.stats.open_incidents >= 10_050
+        changes = server.dataset.step(new=3, acknowledge=5, reassign=0, resolve=7)
+        second = run(server, database, start)
+        assert second.stats.first_load is False
+        got = loaded(database)
+        by_number = {row["raw"]["incident_number"]: row for row in got.values()}
+        assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
+        assert all(by_number[n]["status"] == "acknowledged" for n in changes["acknowledged"])
+        assert set(got) == expected_ids(server, start)
+    finally:
+        server.stop()
+
+
+def test_a_cut_off_page_is_retried_even_if_it_ends_in_a_brace() -> None:
+    import requests
+
+    from ingestion.pagerduty.client import _is_cut_off
+
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b'{"incidents":[{"id":"Q1","service":{"id":"P1"}'
+    assert _is_cut_off(response, None) is True
+    response._content = b'{"incidents":[],"more":false}'
+    assert _is_cut_off(response, None) is False
+    assert response.parsed_json == {"incidents": [], "more": False}

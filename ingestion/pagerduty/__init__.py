@@ -1,15 +1,16 @@
 """dlt source for PagerDuty: incidents and services of one connection, loaded incrementally.
 
 A first run lists every incident created since `start_date`. Later runs list only incidents created since the
-previous run's cut-off (minus a small overlap) and refresh every incident that was still open at the previous
-run, so acknowledgements, reassignments and resolutions arrive without re-reading history. The cut-off and
-the open incidents live in dlt's resource state, which dlt stores in the destination with the data and
-commits only with a completed load: a failed run leaves them where they were.
+previous run's cut-off (minus a small overlap) and refresh every incident still open in the raw table, so
+acknowledgements, reassignments and resolutions arrive without re-reading history. The cut-off lives in dlt's
+resource state, which dlt stores in the destination with the data and takes back only from completed loads:
+a failed run leaves it where it was. The open incidents are read from the raw table itself (the caller
+passes `known_open`): thousands of ids would not fit dlt's state column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Optional
@@ -73,11 +74,14 @@ def pagerduty_source(
     retry: Optional[RetryPolicy] = None,
     client: Optional[PagerDutyClient] = None,
     stats: Optional[LoadStats] = None,
+    known_open: Optional[Callable[[], set[str]]] = None,
 ) -> Sequence[DltResource]:
     """Incidents created at or after `start_date` (and their services) of one PagerDuty connection.
 
     `service_ids` narrows the load to those services (a blueprint scope naming services); by default every
     service of the account is loaded. Pass `client` to share one (and its request count) with the caller.
+    `known_open` returns the ids of this scope's incidents that the raw table holds as not resolved; without
+    it a rerun refreshes only the incidents open now.
     """
     if start_date.tzinfo is None:
         raise ValueError("start_date needs a time zone")
@@ -93,7 +97,9 @@ def pagerduty_source(
     stats = stats or LoadStats()
     services = sorted(set(service_ids)) if service_ids else None
     return (
-        incidents_resource(_incidents(client, connection_id, start_date.astimezone(UTC), services, stats)),
+        incidents_resource(
+            _incidents(client, connection_id, start_date.astimezone(UTC), services, stats, known_open or set)
+        ),
         services_resource(_services(client, connection_id, services, stats)),
     )
 
@@ -141,7 +147,9 @@ class _Emitter:
             if incident_id in self.emitted:
                 continue
             created_at = parse_time(incident.get("created_at"))
-            if created_at is None or created_at < self.start_date:
+            if created_at is None:
+                raise PagerDutyError(f"incident {incident_id} has no created_at; refusing to guess")
+            if created_at < self.start_date:
                 continue
             self.emitted.add(incident_id)
             if incident.get("status") == settings.RESOLVED:
@@ -159,6 +167,7 @@ def _incidents(
     start_date: datetime,
     service_ids: Optional[list[str]],
     stats: LoadStats,
+    known_open: Callable[[], set[str]],
 ) -> Iterator[list[dict[str, Any]]]:
     state = dlt.current.resource_state().setdefault("scopes", {})
     key = scope_key(start_date, service_ids)
@@ -177,10 +186,10 @@ def _incidents(
 
     if previous is not None:
         before = stats.incidents
-        yield from _refresh_open(client, start_date, until, filters, emitter, set(previous["open_ids"]))
+        yield from _refresh_open(client, start_date, until, filters, emitter, known_open())
         stats.incidents_refreshed = stats.incidents - before
 
-    state[key] = {"collected_until": iso_utc(until), "open_ids": sorted(emitter.open)}
+    state[key] = {"collected_until": iso_utc(until)}
     stats.collected_until = iso_utc(until)
     stats.open_incidents = len(emitter.open)
 
@@ -197,7 +206,8 @@ def _refresh_open(
 
     One listing of the incidents open now (usually a single request) returns the current state of those
     still open; the ones missing from it were resolved since, and each is read by id. A rerun with nothing
-    new and K open incidents therefore costs about K/100 requests plus one per resolution.
+    new and K open incidents therefore costs about K/100 requests plus one per resolution. Incidents that
+    change status while the listing is paged may shift between pages: those skipped are read by id.
     """
     open_filter = {**filters, "statuses[]": list(settings.OPEN_STATUSES)}
     first = client.get(
@@ -209,14 +219,14 @@ def _refresh_open(
             client, "/incidents", "incidents", {**open_filter, "date_range": "all"}, first
         )
     else:  # more than 10,000 open: list them window by window like a first load
-        pages = iter_incident_windows(client, start_date, until, open_filter)
+        pages = iter_incident_windows(client, start_date, until, open_filter, exact=False)
     for page in pages:
         previously_open.difference_update(incident["id"] for incident in page)
         yield emitter.rows(page)
 
     for incident_id in sorted(previously_open - emitter.emitted):
         body = client.get(f"/incidents/{incident_id}", missing_ok=True)
-        if body is None:  # gone from PagerDuty: it stays as last loaded and is no longer followed
+        if body is None:  # gone from PagerDuty: the row stays as last loaded
             continue
         yield emitter.rows([body["incident"]])
 
@@ -224,13 +234,23 @@ def _refresh_open(
 def _services(
     client: PagerDutyClient, connection_id: int, service_ids: Optional[list[str]], stats: LoadStats
 ) -> Iterator[list[dict[str, Any]]]:
-    """All services of the account (or those the scope names): few, so read in full every run."""
+    """All services of the account (or those the scope names), read in full at most once a day: they
+    change rarely, and a rerun's request budget is for incidents. Incidents name their service anyway."""
+    state = dlt.current.resource_state().setdefault("fetched_at", {})
+    key = ",".join(service_ids) if service_ids else "*"
     fetched_at = datetime.now(UTC)
+    last = parse_time(state.get(key))
+    if last is not None and fetched_at - last < settings.SERVICES_REFRESH:
+        return
     wanted = set(service_ids) if service_ids else None
+    seen: set[str] = set()  # a listing that shifts while paged may repeat a service
     for page in iter_offset_pages(client, "/services", "services", {}):
-        rows = [
-            service_row(connection_id, s, fetched_at) for s in page if wanted is None or s["id"] in wanted
-        ]
+        rows = []
+        for item in page:
+            if (wanted is None or item["id"] in wanted) and item["id"] not in seen:
+                seen.add(item["id"])
+                rows.append(service_row(connection_id, item, fetched_at))
         stats.services += len(rows)
         if rows:
             yield rows
+    state[key] = iso_utc(fetched_at)

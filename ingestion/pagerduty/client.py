@@ -53,10 +53,15 @@ def _rate_limit_reset_as_retry_after(response: requests.Response, *args: Any, **
 
 
 def _is_cut_off(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
-    """A 200 whose JSON body does not end where a JSON object ends was cut off in transit: retry it."""
+    """A 200 whose body is not whole JSON was cut off in transit: retry it. The parsed body is kept on the
+    response, so a page is parsed once."""
     if response is None or response.status_code != 200:
         return False
-    return not response.content.rstrip().endswith(b"}")
+    try:
+        response.parsed_json = orjson.loads(response.content)  # type: ignore[attr-defined]
+    except orjson.JSONDecodeError:
+        return True
+    return False
 
 
 class PagerDutyClient:
@@ -140,12 +145,14 @@ class PagerDutyClient:
                 f"{self.connection_label}: {where} answered HTTP {response.status_code}"
                 f"{_error_detail(response)}"
             )
-        try:
-            body = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise PagerDutyError(
-                f"{self.connection_label}: {where} returned malformed JSON after retries"
-            ) from None
+        body = getattr(response, "parsed_json", None)
+        if body is None:
+            try:
+                body = orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                raise PagerDutyError(
+                    f"{self.connection_label}: {where} returned malformed JSON after retries"
+                ) from None
         if not isinstance(body, dict):
             raise PagerDutyError(f"{self.connection_label}: {where} returned JSON that is not an object")
         return body

@@ -25,6 +25,9 @@ INCREMENTAL_OVERLAP = timedelta(minutes=10)
 """A rerun lists incidents created since the previous run's cut-off minus this, for incidents that reached the
 API a little after their created_at. Upserts make the overlap free of duplicates."""
 
+SERVICES_REFRESH = timedelta(hours=24)
+"""Services are listed on a scope's first run and then at most this often."""
+
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESOLVED = "resolved"
 

@@ -86,9 +86,13 @@ def _print_mttr(database: Database) -> None:
 
 
 def _transform(database: Database) -> bool:
+    started = time.monotonic()
     outcome = run_dbt(database)
     if outcome.success:
-        print(f"dbt build: {outcome.models} models, {outcome.tests} tests passed into {database.name}")
+        print(
+            f"dbt build: {outcome.models} models, {outcome.tests} tests passed into {database.name}"
+            f" in {time.monotonic() - started:.1f} s"
+        )
         _print_mttr(database)
         return True
     print(f"error: dbt build failed: {outcome.error or 'see below'}", file=sys.stderr)

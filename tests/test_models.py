@@ -292,3 +292,15 @@ def test_simulator_to_views_twice_matches_full_rebuild(database) -> None:
         assert strip[0] == strip[1]
     finally:
         server.stop()
+
+
+def test_late_load_of_old_incidents_arrives_incrementally(built) -> None:
+    """Incremental builds follow load completion, not incident times: a second connection loaded later,
+    with incidents older than every row already built, still arrives."""
+    load_raw(built, FIXTURE[3:6], connection_id=2)
+    build(built)
+    ids = {row[0] for row in query(built, "SELECT id FROM issues", database=built.name)}
+    assert {"pagerduty:Incident:2:11", "pagerduty:Incident:2:12", "pagerduty:Incident:2:13"} <= ids
+    assert len(ids) == len(FIXTURE) + 3
+    january = mttr(built)[0]
+    assert january == (date(2026, 1, 1), 6, 30, Decimal("0.50"), "elite")  # [10, 10, 30, 30, 59, 59]

@@ -7,12 +7,3 @@
 {% macro default__minutes_between(start, end) -%}
     timestampdiff(minute, {{ start }}, {{ end }})
 {%- endmacro %}
-
-{#- `expression` minus `minutes` minutes. -#}
-{% macro minutes_before(expression, minutes) -%}
-    {{ return(adapter.dispatch('minutes_before', 'pagerduty_dora')(expression, minutes)) }}
-{%- endmacro %}
-
-{% macro default__minutes_before(expression, minutes) -%}
-    timestampadd(minute, -{{ minutes }}, {{ expression }})
-{%- endmacro %}

@@ -1,8 +1,8 @@
 {#- One row per current assignment of each incident, from the JSON array the loader keeps. -#}
 with incidents as (
 
-    select connection_id, incident_id, incident_number, assignments, loaded_at
-    from {{ ref('stg_pagerduty__incidents') }}
+    select connection_id, incident_id, incident_number, assignments, committed_at
+    from {{ ref('int_incidents_committed') }}
 
 )
 
@@ -14,7 +14,7 @@ select
     {{ iso_utc_to_datetime('assignment.assigned_at') }} as assigned_at,
     assignment.assignee_id,
     assignment.assignee_name,
-    incidents.loaded_at
+    incidents.committed_at
 
 from incidents
 cross join {{ json_array_rows('incidents.assignments', [

@@ -11,10 +11,10 @@ select
         as board_id,
     cast({{ concat_strings(["'pagerduty:Incident:'", 'connection_id', "':'", 'incident_number']) }} as char(255))
         as issue_id,
-    loaded_at as updated_at
+    committed_at as updated_at
 
-from {{ ref('stg_pagerduty__incidents') }}
+from {{ ref('int_incidents_committed') }}
 where service_id is not null
 {% if is_incremental() %}
-    and loaded_at >= {{ incremental_since() }}
+    and {{ committed_since_last_build() }}
 {% endif %}

@@ -1,7 +1,7 @@
 {#- DevLake's domain table `issues`, one row per PagerDuty incident (type INCIDENT), with DevLake's column
     names and rules, except where DevLake is wrong: resolution_date is PagerDuty's resolved_at (falling
     back to last_status_change_at only when resolved_at is absent), and title is the incident's title.
-    Incremental: a rerun re-reads only raw rows loaded since the previous build (with a lookback). -#}
+    Incremental: a rerun reads only the raw rows of loads completed since the previous build. -#}
 {{ config(
     materialized='incremental',
     unique_key='id',
@@ -10,9 +10,9 @@
 
 with incidents as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
+    select * from {{ ref('int_incidents_committed') }}
     {% if is_incremental() %}
-    where loaded_at >= {{ incremental_since() }}
+    where {{ committed_since_last_build() }}
     {% endif %}
 
 ),
@@ -31,7 +31,7 @@ latest_assignment as (
             ) as recency
         from {{ ref('int_incident_assignments_unnested') }}
         {% if is_incremental() %}
-        where loaded_at >= {{ incremental_since() }}
+        where {{ committed_since_last_build() }}
         {% endif %}
     ) as ranked
     where recency = 1
@@ -91,8 +91,8 @@ select
     false as is_subtask,
     cast(null as datetime) as due_date,
     cast(null as char(255)) as fix_versions,
-    incident.loaded_at as created_at,
-    incident.loaded_at as updated_at,
+    incident.committed_at as created_at,
+    incident.committed_at as updated_at,
     cast({{ concat_strings(["'{\"ConnectionId\":'", 'incident.connection_id', "'}'"]) }} as char(255))
         as _raw_data_params,
     cast('{{ source("pagerduty", "incidents").identifier }}' as char(255)) as _raw_data_table,

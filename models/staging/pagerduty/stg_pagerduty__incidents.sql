@@ -21,6 +21,7 @@ select
     cast(resolved_at as datetime) as resolved_at,
     cast(last_status_change_at as datetime) as last_status_change_at,
     assignments,
-    cast(fetched_at as datetime(6)) as loaded_at
+    cast(fetched_at as datetime(6)) as loaded_at,
+    _dlt_load_id as load_id
 
 from source

@@ -89,6 +89,7 @@ def destination(database: Database) -> dlt.destinations.sqlalchemy:
 
 
 _NO_SUCH_TABLE = 1146
+_LOAD_ID_INDEX = "ix_incidents_dlt_load_id"
 
 
 def pipeline_name(connection_id: int) -> str:
@@ -138,6 +139,7 @@ def load_scope(
         info = pipeline.run(source)
         if info.has_failed_jobs:  # dlt raises on failed jobs by default; a config that says otherwise
             raise LoadFailed(f"{connection.label}: the load had failed jobs and was not completed")
+        ensure_load_id_index(database)
     except PipelineStepFailed as exc:
         if _caused_by(exc, KeyboardInterrupt):
             raise KeyboardInterrupt from None
@@ -147,6 +149,22 @@ def load_scope(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return ScopeResult(connection, scope, stats, client.requests_made, time.monotonic() - started)
+
+
+def ensure_load_id_index(database: Database) -> None:
+    """Index the raw incidents by dlt load id. dbt's incremental models read the rows of the loads
+    completed since their last build; without the index each rerun scans the whole raw table."""
+    table = settings.INCIDENTS_TABLE
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.statistics"
+            " WHERE table_schema = %s AND table_name = %s AND index_name = %s",
+            (database.raw_name, table, _LOAD_ID_INDEX),
+        )
+        if cur.fetchone()[0] == 0:
+            cur.execute(
+                f"CREATE INDEX {_LOAD_ID_INDEX} ON `{database.raw_name}`.`{table}` (_dlt_load_id(40))"
+            )
 
 
 def open_incident_ids(database: Database, connection_id: int, scope: ScopeSpec) -> set[str]:

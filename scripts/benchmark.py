@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from .simulator_process import SIM_TOKEN, reset_stats, served_requests, simulato
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(blueprint: Path, connections: Path, env: dict[str, str]) -> tuple[float, int, float]:
+def _run(blueprint: Path, connections: Path, env: dict[str, str]) -> tuple[float, int, float, str]:
     started = time.monotonic()
     proc = subprocess.Popen(
         [
@@ -42,10 +43,20 @@ def _run(blueprint: Path, connections: Path, env: dict[str, str]) -> tuple[float
         ],
         env=env,
         cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    output = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.monotonic() - started
-    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024
+    print(output, end="")
+    return seconds, os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024, output
+
+
+def _seconds(pattern: str, output: str) -> str:
+    """A duration run.py printed (ingestion's, dbt's), or '-'."""
+    match = re.search(pattern, output)
+    return f"{float(match.group(1)):.1f} s" if match else "-"
 
 
 def main() -> int:
@@ -108,7 +119,7 @@ def main() -> int:
         rows = []
         for phase in ("first load", "rerun, nothing new"):
             reset_stats(url)
-            seconds, code, peak_mb = _run(blueprint, connections, env)
+            seconds, code, peak_mb, output = _run(blueprint, connections, env)
             if code != 0:
                 print(f"{phase}: run.py exited {code}", file=sys.stderr)
                 return 1
@@ -116,18 +127,26 @@ def main() -> int:
             with database.connect(database.raw_name) as conn, conn.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM incidents")
                 (count,) = cur.fetchone()
-            rows.append((phase, count, seconds, requests_made, peak_mb))
+            ingest = _seconds(r"requests in ([0-9.]+) s into", output)
+            dbt = _seconds(r"dbt build: .* in ([0-9.]+) s", output)
+            rows.append((phase, count, seconds, ingest, dbt, requests_made, peak_mb))
     drop_databases(database)
 
     print(
         f"\n{args.size:,} simulated incidents over {args.days} days,"
         f" MariaDB on this machine ({os.cpu_count()} cores)"
     )
-    print("| phase | incidents in table | wall time | incidents/s | requests | peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for phase, count, seconds, requests_made, peak_mb in rows:
-        rate = f"{count / seconds:,.0f}" if phase == "first load" else "-"
-        print(f"| {phase} | {count:,} | {seconds:.1f} s | {rate} | {requests_made:,} | {peak_mb:.0f} MB |")
+    print(
+        "| phase | incidents in table | wall time | of it ingestion | of it dbt build"
+        " | incidents/s ingested | requests | peak RSS |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for phase, count, seconds, ingest, dbt, requests_made, peak_mb in rows:
+        rate = f"{count / float(ingest.split()[0]):,.0f}" if phase == "first load" and ingest != "-" else "-"
+        print(
+            f"| {phase} | {count:,} | {seconds:.1f} s | {ingest} | {dbt} | {rate} | {requests_made:,}"
+            f" | {peak_mb:.0f} MB |"
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ from typing import Optional
 import pymysql
 
 from ingestion.database import Database, DatabaseUrlError, database_from_env
+from ingestion.deployments import DeploymentsFile, DeploymentsFileError, load_deployments, read_deployments
 from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
 
 from .blueprint import Blueprint, load_blueprint
@@ -55,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
     run.add_argument("--skip-dbt", action="store_true", help="ingest only; do not run dbt")
+    run.add_argument(
+        "--deployments",
+        metavar="FILE.csv",
+        help="deployments from outside PagerDuty (id, service_id, finished_at, result, environment)",
+    )
     return parser
 
 
@@ -64,25 +70,39 @@ def _describe_scope(result: ScopeResult) -> str:
     kind = "first load" if stats.first_load else f"incremental, {stats.incidents_refreshed:,} open refreshed"
     return (
         f"  {result.connection.label}, since {result.scope.start_date:%Y-%m-%dT%H:%M:%SZ}, {services}:"
-        f" {stats.incidents:,} incidents ({kind}), {stats.services:,} services, {result.requests:,} requests,"
+        f" {stats.incidents:,} incidents ({kind}), {stats.change_events:,} change events,"
+        f" {stats.services:,} services, {result.requests:,} requests,"
         f" {result.seconds:.1f} s; {stats.open_incidents:,} still open"
     )
 
 
-def _print_mttr(database: Database) -> None:
-    """The last three months' MTTR, as the dashboards will show it."""
+def _print_metrics(database: Database) -> None:
+    """The last three months' MTTR and CFR, as the dashboards will show them."""
     with database.connect(database.name) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
             " FROM dora_mttr_monthly ORDER BY month DESC LIMIT 3"
         )
-        rows = cur.fetchall()
-    if not rows:
+        mttr = cur.fetchall()
+        cur.execute(
+            "SELECT month, deployments, failed_deployments, change_failure_rate, level"
+            " FROM dora_cfr_monthly ORDER BY month DESC LIMIT 3"
+        )
+        cfr = cur.fetchall()
+    if mttr:
+        print("MTTR (median time to restore service), last three months:")
+        for month, count, minutes, hours, level in mttr:
+            print(f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}")
+    else:
         print("MTTR: no resolved incidents yet")
-        return
-    print("MTTR (median time to restore service), last three months:")
-    for month, count, minutes, hours, level in rows:
-        print(f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}")
+    if cfr:
+        print("CFR (change failure rate), last three months:")
+        for month, deployments, failed, rate, level in cfr:
+            print(
+                f"  {month:%Y-%m}  {deployments:>6,} deployments  {failed:>6,} failed  {rate:>7.1%}  {level}"
+            )
+    else:
+        print("CFR: no production deployments yet")
 
 
 def _transform(database: Database) -> bool:
@@ -93,7 +113,7 @@ def _transform(database: Database) -> bool:
             f"dbt build: {outcome.models} models, {outcome.tests} tests passed into {database.name}"
             f" in {time.monotonic() - started:.1f} s"
         )
-        _print_mttr(database)
+        _print_metrics(database)
         return True
     print(f"error: dbt build failed: {outcome.error or 'see below'}", file=sys.stderr)
     for failure in outcome.failures:
@@ -101,7 +121,13 @@ def _transform(database: Database) -> bool:
     return False
 
 
-def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False, dbt: bool = True) -> int:
+def run_blueprint(
+    blueprint: Blueprint,
+    database: Database,
+    quiet: bool = False,
+    dbt: bool = True,
+    deployments: Optional[DeploymentsFile] = None,
+) -> int:
     started = time.monotonic()
     results: list[ScopeResult] = []
     failures: list[str] = []
@@ -122,6 +148,12 @@ def run_blueprint(blueprint: Blueprint, database: Database, quiet: bool = False,
     )
     for result in results:
         print(_describe_scope(result))
+    if deployments is not None:
+        count = load_deployments(database, deployments)
+        print(f"Deployments: {count:,} from {deployments.path} loaded into {database.raw_name}.deployments")
+    for result in results:
+        for warning in result.stats.warnings:
+            print(f"warning: {result.connection.label}: {warning}", file=sys.stderr)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
     if dbt and results and not _transform(database):
@@ -141,8 +173,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         database = database_from_env()
         connections = load_connections(args.connections)
         blueprint = load_blueprint(args.blueprint, connections, force=args.force)
-        return run_blueprint(blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt)
-    except (InputError, DatabaseUrlError) as exc:
+        deployments = read_deployments(args.deployments) if args.deployments else None
+        return run_blueprint(
+            blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt, deployments=deployments
+        )
+    except (InputError, DatabaseUrlError, DeploymentsFileError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT

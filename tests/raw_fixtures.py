@@ -11,8 +11,8 @@ from typing import Any, Optional
 import dlt
 
 from ingestion.database import Database
-from ingestion.pagerduty import incidents_resource, services_resource
-from ingestion.pagerduty.records import incident_row, service_row
+from ingestion.pagerduty import change_events_resource, incidents_resource, services_resource
+from ingestion.pagerduty.records import change_event_row, incident_row, service_row
 from ingestion.pipeline import destination
 
 SERVICES = {"PSVC001": "Checkout API", "PSVC002": "Search"}
@@ -80,6 +80,27 @@ def incident(
     return body
 
 
+def change_event(
+    event_id: str,
+    timestamp: str,
+    services: tuple[str, ...] = ("PSVC001",),
+    integration: str = "PINT1",
+    environment: str = "production",
+) -> dict[str, Any]:
+    """A PagerDuty change event (a deploy) as GET /change_events returns it."""
+    return {
+        "id": event_id,
+        "type": "change_event",
+        "timestamp": timestamp,
+        "summary": f"Deploy {event_id} to {environment}",
+        "source": "ci",
+        "services": [{"id": s, "type": "service_reference", "summary": SERVICES[s]} for s in services],
+        "integration": {"id": integration, "type": "inbound_integration_reference"},
+        "custom_details": {"environment": environment, "build": event_id},
+        "links": [],
+    }
+
+
 def service(service_id: str) -> dict[str, Any]:
     return {
         "id": service_id,
@@ -90,7 +111,12 @@ def service(service_id: str) -> dict[str, Any]:
     }
 
 
-def load_raw(database: Database, incidents: list[dict[str, Any]], connection_id: int = 1) -> None:
+def load_raw(
+    database: Database,
+    incidents: list[dict[str, Any]],
+    connection_id: int = 1,
+    change_events: tuple[dict[str, Any], ...] = (),
+) -> None:
     """Upsert PagerDuty objects into `<db>_raw` as the ingestion would, with fetched_at = now."""
     database.ensure_databases()
     fetched_at = datetime.now(UTC)
@@ -102,11 +128,13 @@ def load_raw(database: Database, incidents: list[dict[str, Any]], connection_id:
             dataset_name=database.raw_name,
             pipelines_dir=workdir,
         )
-        pipeline.run(
-            [
-                incidents_resource([[incident_row(connection_id, i, fetched_at) for i in incidents]]),
-                services_resource([[service_row(connection_id, service(s), fetched_at) for s in SERVICES]]),
-            ]
-        )
+        resources = [
+            incidents_resource([[incident_row(connection_id, i, fetched_at) for i in incidents]]),
+            services_resource([[service_row(connection_id, service(s), fetched_at) for s in SERVICES]]),
+        ]
+        if change_events:
+            rows = [change_event_row(connection_id, e, fetched_at) for e in change_events]
+            resources.append(change_events_resource([rows]))
+        pipeline.run(resources)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

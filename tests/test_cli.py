@@ -108,3 +108,36 @@ def test_sigterm_stops_the_run_with_exit_130(tmp_path, database) -> None:
         assert "error: interrupted" in stderr
     finally:
         server.stop()
+
+
+def test_bad_deployments_csv_exits_2_before_writing(tmp_path, database, sim) -> None:
+    bad = tmp_path / "deploys.csv"
+    bad.write_text("id,service_id,finished_at\nx,PSVC001,2026-01-01T00:00:00Z\n")
+    conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
+    bp = tmp_path / "blueprint.json"
+    bp.write_text(json.dumps(SEED_BLUEPRINT))
+    cn = tmp_path / "connections.json"
+    cn.write_text(json.dumps(conns))
+    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "run",
+            "--blueprint",
+            str(bp),
+            "--connections",
+            str(cn),
+            "--deployments",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "missing column(s) result, environment" in result.stderr
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (database.name + "%",))
+        assert cur.fetchall() == ()

@@ -174,8 +174,8 @@ def test_rerun_with_nothing_new_costs_a_constant(database, small_sim) -> None:
     run(small_sim, database, start)
     small_sim.reset_stats()
     second = run(small_sim, database, start)
-    # one listing of new incidents, one of open incidents; services are listed at most daily
-    assert small_sim.stats()["requests"] == second.requests == 2
+    # one listing each of new incidents, open incidents and change events; services are listed at most daily
+    assert small_sim.stats()["requests"] == second.requests == 3
     assert len(loaded(database)) == len(expected_ids(small_sim, start))
 
 

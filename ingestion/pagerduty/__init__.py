@@ -20,8 +20,16 @@ from dlt.sources import DltResource
 
 from . import settings
 from .client import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy, TooManyIncidentsError
-from .paging import Page, iso_utc, iter_incident_windows, iter_offset_pages, parse_time
-from .records import INCIDENT_COLUMNS, ROW_KEY, SERVICE_COLUMNS, incident_row, service_row
+from .paging import Page, iso_utc, iter_incident_windows, iter_offset_pages, iter_windows, parse_time
+from .records import (
+    CHANGE_EVENT_COLUMNS,
+    INCIDENT_COLUMNS,
+    ROW_KEY,
+    SERVICE_COLUMNS,
+    change_event_row,
+    incident_row,
+    service_row,
+)
 
 __all__ = [
     "AuthenticationError",
@@ -30,6 +38,7 @@ __all__ = [
     "PagerDutyError",
     "RetryPolicy",
     "TooManyIncidentsError",
+    "change_events_resource",
     "incidents_resource",
     "pagerduty_source",
     "services_resource",
@@ -44,6 +53,8 @@ class LoadStats:
     incidents: int = 0
     incidents_refreshed: int = 0
     services: int = 0
+    change_events: int = 0
+    warnings: list = field(default_factory=list)
     first_load: bool = False
     collected_until: Optional[str] = None
     open_incidents: int = 0
@@ -101,6 +112,7 @@ def pagerduty_source(
             _incidents(client, connection_id, start_date.astimezone(UTC), services, stats, known_open or set)
         ),
         services_resource(_services(client, connection_id, services, stats)),
+        change_events_resource(_change_events(client, connection_id, services, stats)),
     )
 
 
@@ -112,6 +124,18 @@ def incidents_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
         write_disposition="merge",
         primary_key=ROW_KEY,
         columns=INCIDENT_COLUMNS,
+        max_table_nesting=0,
+    )
+
+
+def change_events_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
+    """The `change_events` table: rows from records.change_event_row, upserted on row_key."""
+    return dlt.resource(
+        pages,
+        name=settings.CHANGE_EVENTS_TABLE,
+        write_disposition="merge",
+        primary_key=ROW_KEY,
+        columns=CHANGE_EVENT_COLUMNS,
         max_table_nesting=0,
     )
 
@@ -254,3 +278,33 @@ def _services(
         if rows:
             yield rows
     state[key] = iso_utc(fetched_at)
+
+
+def _change_events(
+    client: PagerDutyClient, connection_id: int, service_ids: Optional[list[str]], stats: LoadStats
+) -> Iterator[list[dict[str, Any]]]:
+    """Change events (deployments sent by CI/CD tools) since the previous run, or as far back as PagerDuty
+    keeps them (90 days). A previous run older than that means deployments in between are lost: say so."""
+    state = dlt.current.resource_state().setdefault("collected_until", {})
+    key = ",".join(service_ids) if service_ids else "*"
+    until = datetime.now(UTC).replace(microsecond=0)
+    oldest_kept = until - settings.CHANGE_EVENT_RETENTION
+    last = parse_time(state.get(key))
+    if last is not None and last < oldest_kept:
+        stats.warnings.append(
+            f"change events (deployments) between {iso_utc(last)} and {iso_utc(oldest_kept)} are lost for"
+            " good: PagerDuty keeps 90 days of them, and this connection was last loaded before that"
+        )
+    since = oldest_kept if last is None else max(oldest_kept, last - settings.INCREMENTAL_OVERLAP)
+    wanted = set(service_ids) if service_ids else None
+    fetched_at = datetime.now(UTC)
+    for page in iter_windows(client, "/change_events", "change_events", since, until, {}):
+        rows = [
+            change_event_row(connection_id, event, fetched_at)
+            for event in page
+            if wanted is None or any(ref.get("id") in wanted for ref in event.get("services") or [])
+        ]
+        stats.change_events += len(rows)
+        if rows:
+            yield rows
+    state[key] = iso_utc(until)

@@ -81,25 +81,37 @@ def iter_incident_windows(
     params: Mapping[str, Any],
     exact: bool = True,
 ) -> Iterator[Page]:
-    """Every incident created in [since, until), page by page, oldest windows first.
+    """Every incident created in [since, until), page by page, oldest first (see iter_windows)."""
+    params = {**params, "sort_by": "created_at:asc"}
+    return iter_windows(client, "/incidents", "incidents", since, until, params, exact)
 
-    Each window is first asked for its total; one holding 10,000 incidents or more is split in two and
-    tried again. With `exact`, a window is then checked: fewer distinct incidents than its total means the
+
+def iter_windows(
+    client: PagerDutyClient,
+    path: str,
+    collection: str,
+    since: datetime,
+    until: datetime,
+    params: Mapping[str, Any],
+    exact: bool = True,
+) -> Iterator[Page]:
+    """Every object of a since/until listing (incidents, change events) in [since, until), page by page.
+
+    Each window is first asked for its total; one holding 10,000 objects or more is split in two and
+    tried again. With `exact`, a window is then checked: fewer distinct objects than its total means the
     listing moved under us (PagerDuty has no snapshot), so it is read once more, and a second shortfall stops
     the load. Listings filtered by status are not exact: incidents leave them legitimately while paged.
     """
-    base = {**params, "sort_by": "created_at:asc"}
+    base = dict(params)
     for window_start, window_end in windows(since, until):
         pending = [(window_start, window_end)]
         while pending:
             start, end = pending.pop()
             query = {**base, "since": iso_utc(start), "until": iso_utc(end)}
-            first = client.get(
-                "/incidents", {**query, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"}
-            )
+            first = client.get(path, {**query, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
             total = first.get("total")
             if total is None:
-                raise PagerDutyError(f"{client.connection_label}: GET /incidents ignored total=true")
+                raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
             # split at 10,000 too: an API that capped its count there would otherwise go unnoticed
             if total >= settings.MAX_OFFSET_PLUS_LIMIT and end - start > settings.SMALLEST_WINDOW:
                 middle = _bisect(start, end)
@@ -107,24 +119,29 @@ def iter_incident_windows(
                 continue
             if total > settings.MAX_OFFSET_PLUS_LIMIT:
                 raise TooManyIncidentsError(
-                    f"{client.connection_label}: {total} incidents were created in the one second at"
+                    f"{client.connection_label}: {total} {collection} were created in the one second at"
                     f" {iso_utc(start)}; PagerDuty serves at most {settings.MAX_OFFSET_PLUS_LIMIT} per"
                     " query, so this load stops rather than skip any"
                 )
             if exact:
-                yield from _read_window_checked(client, query, first, total)
+                yield from _read_window_checked(client, path, collection, query, first, total)
             else:
-                yield from iter_offset_pages(client, "/incidents", "incidents", query, first)
+                yield from iter_offset_pages(client, path, collection, query, first)
 
 
 def _read_window_checked(
-    client: PagerDutyClient, query: Mapping[str, Any], first: dict[str, Any], total: int
+    client: PagerDutyClient,
+    path: str,
+    collection: str,
+    query: Mapping[str, Any],
+    first: dict[str, Any],
+    total: int,
 ) -> Iterator[Page]:
     seen: set[str] = set()
     for _attempt in (1, 2):
-        for page in iter_offset_pages(client, "/incidents", "incidents", query, first):
-            fresh = [incident for incident in page if incident["id"] not in seen]
-            seen.update(incident["id"] for incident in fresh)
+        for page in iter_offset_pages(client, path, collection, query, first):
+            fresh = [item for item in page if item["id"] not in seen]
+            seen.update(item["id"] for item in fresh)
             if fresh:
                 yield fresh
         if len(seen) >= total:
@@ -132,5 +149,5 @@ def _read_window_checked(
         first = None
     raise PagerDutyError(
         f"{client.connection_label}: the window {query['since']} to {query['until']} reported {total}"
-        f" incidents but only {len(seen)} could be read, twice; stopping rather than load a partial window"
+        f" {collection} but only {len(seen)} could be read, twice; stopping rather than load a partial window"
     )

@@ -69,6 +69,25 @@ def service_row(connection_id: int, service: dict[str, Any], fetched_at: datetim
     }
 
 
+def change_event_row(connection_id: int, event: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    """One `change_events` row: a change event (a deploy, when CI/CD sends one) naming some services."""
+    details = event.get("custom_details")
+    return {
+        ROW_KEY: row_key(connection_id, event["id"]),
+        "connection_id": connection_id,
+        "id": event["id"],
+        "timestamp": parse_time(event.get("timestamp")),
+        "summary": event.get("summary"),
+        "source": event.get("source"),
+        "integration_id": _ref(event.get("integration"), "id"),
+        "services": event.get("services") or [],
+        "custom_details": details if isinstance(details, dict) else {},
+        "links": event.get("links") or [],
+        "raw": event,
+        "fetched_at": fetched_at,
+    }
+
+
 def _text(precision: Optional[int] = None, nullable: bool = True) -> dict[str, Any]:
     column: dict[str, Any] = {"data_type": "text", "nullable": nullable}
     if precision:
@@ -140,6 +159,19 @@ SERVICE_COLUMNS: TTableSchemaColumns = {
     "created_at": _timestamp(),
     "updated_at": _timestamp(),
     "teams": _json(),
+    "raw": _json(),
+    "fetched_at": _timestamp(nullable=False),
+}
+
+CHANGE_EVENT_COLUMNS: TTableSchemaColumns = {
+    **_keys(),
+    "timestamp": _timestamp(),
+    "summary": _text(),
+    "source": _text(),
+    "integration_id": _text(64),
+    "services": _json(),
+    "custom_details": _json(),
+    "links": _json(),
     "raw": _json(),
     "fetched_at": _timestamp(nullable=False),
 }

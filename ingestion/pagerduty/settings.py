@@ -37,5 +37,9 @@ REQUEST_MAX_ATTEMPTS = 8
 REQUEST_BACKOFF_FACTOR = 1.0
 REQUEST_MAX_RETRY_DELAY_SECONDS = 120.0
 
+CHANGE_EVENT_RETENTION = timedelta(days=90)
+"""PagerDuty keeps change events this long: a loader that runs less often loses deployments for good."""
+
 INCIDENTS_TABLE = "incidents"
+CHANGE_EVENTS_TABLE = "change_events"
 SERVICES_TABLE = "services"

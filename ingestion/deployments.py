@@ -9,8 +9,6 @@ applies to the service of that id in every connection.
 from __future__ import annotations
 
 import csv
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any, Optional
 import dlt
 
 from .database import Database
-from .pipeline import destination
+from .pipeline import throwaway_pipeline
 
 REQUIRED = ("id", "service_id", "finished_at", "result", "environment")
 OPTIONAL = ("name", "started_at", "connection_id")
@@ -104,14 +102,7 @@ def read_deployments(path: str) -> DeploymentsFile:
 def load_deployments(database: Database, deployments: DeploymentsFile) -> int:
     """Upsert the deployments (by id and connection) into `<lake>_raw.deployments`."""
     database.ensure_databases()
-    workdir = tempfile.mkdtemp(prefix="pagerduty-deployments-")
-    try:
-        pipeline = dlt.pipeline(
-            pipeline_name="user_deployments",
-            destination=destination(database),
-            dataset_name=database.raw_name,
-            pipelines_dir=workdir,
-        )
+    with throwaway_pipeline(database, "user_deployments") as pipeline:
         pipeline.run(
             dlt.resource(
                 [list(deployments.rows)],
@@ -121,6 +112,4 @@ def load_deployments(database: Database, deployments: DeploymentsFile) -> int:
                 columns=COLUMNS,
             )
         )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return len(deployments.rows)

@@ -12,7 +12,8 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,22 @@ _NO_SUCH_TABLE = 1146
 _LOAD_ID_INDEX = "ix_incidents_dlt_load_id"
 
 
+@contextmanager
+def throwaway_pipeline(database: Database, name: str) -> Iterator[dlt.Pipeline]:
+    """A dlt pipeline into `<lake>_raw` whose working folder lives for one run: its state always comes
+    from the destination, so the data and the high-water marks can never disagree."""
+    workdir = tempfile.mkdtemp(prefix=f"{name}-")
+    try:
+        yield dlt.pipeline(
+            pipeline_name=name,
+            destination=destination(database),
+            dataset_name=database.raw_name,
+            pipelines_dir=workdir,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def pipeline_name(connection_id: int) -> str:
     return f"pagerduty_connection_{connection_id}"
 
@@ -127,16 +144,10 @@ def load_scope(
         stats=stats,
         known_open=lambda: open_incident_ids(database, connection.id, scope),
     )
-    workdir = tempfile.mkdtemp(prefix="pagerduty-dlt-")
     started = time.monotonic()
     try:
-        pipeline = dlt.pipeline(
-            pipeline_name=pipeline_name(connection.id),
-            destination=destination(database),
-            dataset_name=database.raw_name,
-            pipelines_dir=workdir,
-        )
-        info = pipeline.run(source)
+        with throwaway_pipeline(database, pipeline_name(connection.id)) as pipeline:
+            info = pipeline.run(source)
         if info.has_failed_jobs:  # dlt raises on failed jobs by default; a config that says otherwise
             raise LoadFailed(f"{connection.label}: the load had failed jobs and was not completed")
         ensure_load_id_index(database)
@@ -146,8 +157,6 @@ def load_scope(
         raise LoadFailed(_reason(exc, connection), requests=client.requests_made) from None
     except PagerDutyError as exc:
         raise LoadFailed(str(exc), requests=client.requests_made) from None
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return ScopeResult(connection, scope, stats, client.requests_made, time.monotonic() - started)
 
 

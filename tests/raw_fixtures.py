@@ -3,17 +3,13 @@ the raw tables through the same dlt resources the source uses, so dbt reads exac
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import Any, Optional
-
-import dlt
 
 from ingestion.database import Database
 from ingestion.pagerduty import change_events_resource, incidents_resource, services_resource
 from ingestion.pagerduty.records import change_event_row, incident_row, service_row
-from ingestion.pipeline import destination
+from ingestion.pipeline import throwaway_pipeline
 
 SERVICES = {"PSVC001": "Checkout API", "PSVC002": "Search"}
 
@@ -120,21 +116,12 @@ def load_raw(
     """Upsert PagerDuty objects into `<db>_raw` as the ingestion would, with fetched_at = now."""
     database.ensure_databases()
     fetched_at = datetime.now(UTC)
-    workdir = tempfile.mkdtemp(prefix="pagerduty-fixture-")
-    try:
-        pipeline = dlt.pipeline(
-            pipeline_name="fixture",
-            destination=destination(database),
-            dataset_name=database.raw_name,
-            pipelines_dir=workdir,
-        )
-        resources = [
-            incidents_resource([[incident_row(connection_id, i, fetched_at) for i in incidents]]),
-            services_resource([[service_row(connection_id, service(s), fetched_at) for s in SERVICES]]),
-        ]
-        if change_events:
-            rows = [change_event_row(connection_id, e, fetched_at) for e in change_events]
-            resources.append(change_events_resource([rows]))
+    resources = [
+        incidents_resource([[incident_row(connection_id, i, fetched_at) for i in incidents]]),
+        services_resource([[service_row(connection_id, service(s), fetched_at) for s in SERVICES]]),
+    ]
+    if change_events:
+        rows = [change_event_row(connection_id, e, fetched_at) for e in change_events]
+        resources.append(change_events_resource([rows]))
+    with throwaway_pipeline(database, "fixture") as pipeline:
         pipeline.run(resources)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)

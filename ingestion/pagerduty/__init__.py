@@ -116,40 +116,31 @@ def pagerduty_source(
     )
 
 
+def _upserted(pages: Iterable[list[dict[str, Any]]], table: str, columns: Any) -> DltResource:
+    """A raw table upserted on row_key, nested values kept as JSON columns (no dlt child tables)."""
+    return dlt.resource(
+        pages,
+        name=table,
+        write_disposition="merge",
+        primary_key=ROW_KEY,
+        columns=columns,
+        max_table_nesting=0,
+    )
+
+
 def incidents_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `incidents` table: rows from records.incident_row, upserted on row_key, nested lists as JSON."""
-    return dlt.resource(
-        pages,
-        name=settings.INCIDENTS_TABLE,
-        write_disposition="merge",
-        primary_key=ROW_KEY,
-        columns=INCIDENT_COLUMNS,
-        max_table_nesting=0,
-    )
-
-
-def change_events_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `change_events` table: rows from records.change_event_row, upserted on row_key."""
-    return dlt.resource(
-        pages,
-        name=settings.CHANGE_EVENTS_TABLE,
-        write_disposition="merge",
-        primary_key=ROW_KEY,
-        columns=CHANGE_EVENT_COLUMNS,
-        max_table_nesting=0,
-    )
+    """The `incidents` table, rows from records.incident_row."""
+    return _upserted(pages, settings.INCIDENTS_TABLE, INCIDENT_COLUMNS)
 
 
 def services_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `services` table: rows from records.service_row, upserted on row_key."""
-    return dlt.resource(
-        pages,
-        name=settings.SERVICES_TABLE,
-        write_disposition="merge",
-        primary_key=ROW_KEY,
-        columns=SERVICE_COLUMNS,
-        max_table_nesting=0,
-    )
+    """The `services` table, rows from records.service_row."""
+    return _upserted(pages, settings.SERVICES_TABLE, SERVICE_COLUMNS)
+
+
+def change_events_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
+    """The `change_events` table, rows from records.change_event_row."""
+    return _upserted(pages, settings.CHANGE_EVENTS_TABLE, CHANGE_EVENT_COLUMNS)
 
 
 class _Emitter:

@@ -1,30 +1,10 @@
 {{ config(materialized='view') }}
 {#- dora_cfr_monthly per PagerDuty service. -#}
-with deployments as (
+with monthly as (
 
-    select id, cicd_scope_id as board_id, service_id, {{ month_start('finished_date') }} as month
-    from {{ ref('cicd_deployments') }}
-    where result = 'SUCCESS' and environment = 'PRODUCTION'
-
-),
-
-failed as (
-
-    select distinct deployment_id from {{ ref('project_incident_deployment_relationships') }}
-
-),
-
-monthly as (
-
-    select
-        deployments.month,
-        deployments.board_id,
-        deployments.service_id,
-        count(*) as deployments,
-        sum(case when failed.deployment_id is not null then 1 else 0 end) as failed_deployments
-    from deployments
-    left join failed on failed.deployment_id = deployments.id
-    group by deployments.month, deployments.board_id, deployments.service_id
+    select month, board_id, service_id, count(*) as deployments, sum(failed) as failed_deployments
+    from {{ ref('dora_deployments') }}
+    group by month, board_id, service_id
 
 )
 

@@ -17,8 +17,9 @@ from ingestion.deployments import DeploymentsFile, DeploymentsFileError, load_de
 from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
 
 from .blueprint import Blueprint, load_blueprint
-from .connections import load_connections
+from .commands import add_management_commands, connections_for, management_command, schedule_command
 from .errors import InputError
+from .pipeline_records import COMPLETED, FAILED, PipelineRecord
 from .progress import ProgressPrinter
 from .transform import run_dbt
 
@@ -52,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--blueprint", required=True, help="blueprint JSON (DevLake's, verbatim)")
-    run.add_argument("--connections", required=True, help="JSON list of PagerDuty connections")
+    run.add_argument(
+        "--connections",
+        help="JSON list of PagerDuty connections (default: those saved with `run.py connections add`)",
+    )
     run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
     run.add_argument("--skip-dbt", action="store_true", help="ingest only; do not run dbt")
@@ -61,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.csv",
         help="deployments from outside PagerDuty (id, service_id, finished_at, result, environment)",
     )
+    add_management_commands(commands)
     return parser
 
 
@@ -105,20 +110,20 @@ def _print_metrics(database: Database) -> None:
         print("CFR: no production deployments yet")
 
 
-def _transform(database: Database) -> bool:
+def _transform(database: Database) -> tuple[bool, str]:
+    """Run dbt build; (success, a one-line result for the pipeline record)."""
     started = time.monotonic()
     outcome = run_dbt(database)
     if outcome.success:
-        print(
-            f"dbt build: {outcome.models} models, {outcome.tests} tests passed into {database.name}"
-            f" in {time.monotonic() - started:.1f} s"
-        )
+        line = f"dbt build: {outcome.models} models, {outcome.tests} tests passed"
+        print(f"{line} into {database.name} in {time.monotonic() - started:.1f} s")
         _print_metrics(database)
-        return True
+        return True, line
     print(f"error: dbt build failed: {outcome.error or 'see below'}", file=sys.stderr)
     for failure in outcome.failures:
         print(f"error: {failure}", file=sys.stderr)
-    return False
+    first = outcome.failures[0] if outcome.failures else outcome.error or "failed"
+    return False, f"dbt build failed: {first}"[:255]
 
 
 def run_blueprint(
@@ -128,19 +133,48 @@ def run_blueprint(
     dbt: bool = True,
     deployments: Optional[DeploymentsFile] = None,
 ) -> int:
-    started = time.monotonic()
+    record = PipelineRecord.begin(database, blueprint.name)
+    print(f"Pipeline {record.id}: blueprint {blueprint.name!r}", file=sys.stderr)
     results: list[ScopeResult] = []
-    failures: list[str] = []
-    requests_failed = 0
+    failures: list[LoadFailed] = []
+    try:
+        code, dbt_result = _run_tasks(blueprint, database, quiet, dbt, deployments, results, failures)
+    except BaseException as exc:
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        record.finish(FAILED, message[:2000], 0, 0, 0, None)
+        raise
+    incidents = sum(r.stats.incidents for r in results)
+    deployments_seen = sum(r.stats.change_events for r in results)
+    requests = sum(r.requests for r in results) + sum(getattr(f, "requests", 0) for f in failures)
+    record.finish(
+        COMPLETED if code == EXIT_OK else FAILED,
+        "; ".join(str(f) for f in failures)[:2000] or None,
+        incidents,
+        deployments_seen,
+        requests,
+        dbt_result,
+    )
+    return code
+
+
+def _run_tasks(
+    blueprint: Blueprint,
+    database: Database,
+    quiet: bool,
+    dbt: bool,
+    deployments: Optional[DeploymentsFile],
+    results: list[ScopeResult],
+    failures: list,
+) -> tuple[int, Optional[str]]:
+    started = time.monotonic()
     for task in blueprint.tasks:
         progress = None if quiet else ProgressPrinter(task.connection.label)
         try:
             results.append(load_scope(task.connection, task.scope, database, on_progress=progress))
         except LoadFailed as exc:
-            failures.append(str(exc))
-            requests_failed += exc.requests
+            failures.append(exc)
     incidents = sum(r.stats.incidents for r in results)
-    requests = sum(r.requests for r in results) + requests_failed
+    requests = sum(r.requests for r in results) + sum(f.requests for f in failures)
     print(
         f"Blueprint {blueprint.name!r}: {len(results)} of {len(blueprint.tasks)} scopes loaded,"
         f" {incidents:,} incidents, {requests:,} requests in {time.monotonic() - started:.1f} s"
@@ -156,33 +190,45 @@ def run_blueprint(
             print(f"warning: {result.connection.label}: {warning}", file=sys.stderr)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
-    if dbt and results and not _transform(database):
-        return EXIT_FAILED
-    return EXIT_FAILED if failures else EXIT_OK
+    dbt_result = None
+    if dbt and results:
+        ok, dbt_result = _transform(database)
+        if not ok:
+            return EXIT_FAILED, dbt_result
+    return (EXIT_FAILED if failures else EXIT_OK), dbt_result
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _run_command(args: argparse.Namespace, database: Database) -> int:
+    blueprint = load_blueprint(args.blueprint, connections_for(args, database), force=args.force)
+    deployments = read_deployments(args.deployments) if args.deployments else None
+    return run_blueprint(
+        blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt, deployments=deployments
+    )
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # an orchestrator's stop ends the run like Ctrl-C
+    database: Optional[Database] = None
     try:
         database = database_from_env()
-        connections = load_connections(args.connections)
-        blueprint = load_blueprint(args.blueprint, connections, force=args.force)
-        deployments = read_deployments(args.deployments) if args.deployments else None
-        return run_blueprint(
-            blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt, deployments=deployments
-        )
+        if args.command == "run":
+            return _run_command(args, database)
+        if args.command == "schedule":
+            return schedule_command(args, database, _run_command)
+        return management_command(args, database)
     except (InputError, DatabaseUrlError, DeploymentsFileError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except pymysql.err.OperationalError as exc:
-        print(f"error: cannot use the database at {database.describe()}: {exc.args[-1]}", file=sys.stderr)
+        where = database.describe() if database else "DB_URL"
+        print(f"error: cannot use the database at {where}: {exc.args[-1]}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted; the interrupted load was not committed", file=sys.stderr)

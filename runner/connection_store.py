@@ -1,0 +1,170 @@
+"""PagerDuty connections kept in the lake database, in DevLake's table `_tool_pagerduty_connections`, with
+tokens encrypted (runner/crypto.py). The CLI and blueprint runs share them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from ingestion.database import Database
+from ingestion.pipeline import ConnectionSpec
+
+from .connections import validate_connection
+from .crypto import decrypt, encrypt, encryption_secret
+from .errors import InputError
+
+TABLE = "_tool_pagerduty_connections"
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS `{TABLE}` (
+    id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(100) NOT NULL,
+    endpoint VARCHAR(255) NOT NULL,
+    proxy TEXT NULL,
+    rate_limit_per_hour INT NULL,
+    token TEXT NOT NULL,
+    created_at DATETIME(3) NOT NULL,
+    updated_at DATETIME(3) NOT NULL,
+    UNIQUE KEY uk_name (name)
+) CHARACTER SET utf8mb4
+"""
+
+
+class UnknownConnection(InputError):
+    pass
+
+
+def mask_url(url: Optional[str]) -> Optional[str]:
+    """A proxy URL with its password hidden."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username}:********@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+class ConnectionStore:
+    def __init__(self, database: Database, environ: Mapping[str, str] = os.environ) -> None:
+        self.database = database
+        self.environ = environ
+
+    def _conn(self):
+        self.database.ensure_databases()
+        conn = self.database.connect(self.database.name)
+        with conn.cursor() as cur:
+            cur.execute(_DDL)
+        return conn
+
+    def add(self, fields: dict[str, Any]) -> int:
+        spec = validate_connection({**fields, "id": 1}, "connection", self.environ)
+        secret = encryption_secret(self.environ)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._conn() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s", (spec.name,))
+            if cur.fetchone():
+                raise InputError(f"name: a connection named {spec.name!r} exists already")
+            cur.execute(
+                f"INSERT INTO `{TABLE}` (name, endpoint, proxy, rate_limit_per_hour, token, created_at,"
+                " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (
+                    spec.name,
+                    spec.endpoint,
+                    spec.proxy,
+                    spec.rate_limit_per_hour,
+                    encrypt(spec.token, secret),
+                    now,
+                    now,
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def _row(self, cur, conn_id: int) -> dict[str, Any]:
+        cur.execute(
+            f"SELECT id, name, endpoint, proxy, rate_limit_per_hour, token, created_at, updated_at"
+            f" FROM `{TABLE}` WHERE id = %s",
+            (conn_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise UnknownConnection(f"no PagerDuty connection with id {conn_id}")
+        keys = ("id", "name", "endpoint", "proxy", "rate_limit_per_hour", "token", "created_at", "updated_at")
+        return dict(zip(keys, row, strict=True))
+
+    def update(self, conn_id: int, changes: dict[str, Any]) -> None:
+        secret = encryption_secret(self.environ)
+        with self._conn() as conn, conn.cursor() as cur:
+            current = self._row(cur, conn_id)
+            merged = {
+                "name": current["name"],
+                "endpoint": current["endpoint"],
+                "proxy": current["proxy"],
+                "rateLimitPerHour": current["rate_limit_per_hour"],
+                "token": decrypt(current["token"], secret),
+                **{k: v for k, v in changes.items() if v is not None},
+            }
+            spec = validate_connection({**merged, "id": conn_id}, "connection", self.environ)
+            cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s AND id <> %s", (spec.name, conn_id))
+            if cur.fetchone():
+                raise InputError(f"name: a connection named {spec.name!r} exists already")
+            cur.execute(
+                f"UPDATE `{TABLE}` SET name = %s, endpoint = %s, proxy = %s, rate_limit_per_hour = %s,"
+                " token = %s, updated_at = %s WHERE id = %s",
+                (
+                    spec.name,
+                    spec.endpoint,
+                    spec.proxy,
+                    spec.rate_limit_per_hour,
+                    encrypt(spec.token, secret),
+                    datetime.now(UTC).replace(tzinfo=None),
+                    conn_id,
+                ),
+            )
+
+    def delete(self, conn_id: int) -> None:
+        with self._conn() as conn, conn.cursor() as cur:
+            self._row(cur, conn_id)
+            cur.execute(f"DELETE FROM `{TABLE}` WHERE id = %s", (conn_id,))
+
+    def public(self, conn_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """Connections as they may be shown: token masked, proxy password hidden."""
+        with self._conn() as conn, conn.cursor() as cur:
+            ids = [conn_id] if conn_id is not None else None
+            if ids is None:
+                cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
+                ids = [row[0] for row in cur.fetchall()]
+            rows = [self._row(cur, i) for i in ids]
+        return [
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "endpoint": row["endpoint"],
+                "proxy": mask_url(row["proxy"]),
+                "rateLimitPerHour": row["rate_limit_per_hour"],
+                "token": "********",
+                "createdAt": row["created_at"].isoformat(),
+                "updatedAt": row["updated_at"].isoformat(),
+            }
+            for row in rows
+        ]
+
+    def specs(self) -> dict[int, ConnectionSpec]:
+        """Every stored connection, decrypted, for a blueprint run."""
+        secret = encryption_secret(self.environ)
+        with self._conn() as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
+            rows = [self._row(cur, r[0]) for r in cur.fetchall()]
+        return {
+            row["id"]: ConnectionSpec(
+                id=row["id"],
+                name=row["name"],
+                endpoint=row["endpoint"],
+                token=decrypt(row["token"], secret),
+                proxy=row["proxy"],
+                rate_limit_per_hour=row["rate_limit_per_hour"],
+            )
+            for row in rows
+        }

@@ -16,6 +16,9 @@ from .errors import InputError
 from .jsonfile import read_json
 
 ENTITY = "TICKET"
+VERSIONS = ("1.0.0", "2.0.0")
+EARLIEST = datetime(2009, 1, 1, tzinfo=UTC)
+"""A 2.0.0 blueprint without timeAfter collects everything: no incident predates PagerDuty (2009)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,64 @@ def _start_date(value: Any, where: str, now: datetime, problems: list[str]) -> O
     return moment.astimezone(UTC)
 
 
+def _v1_scopes(item: dict, where: str, conn_id: Any, now: datetime, problems: list[str]) -> list[ScopeSpec]:
+    """Version 1.0.0 (the seed's): scopes with entities and options {connectionId, start_date}."""
+    scopes = item.get("scope")
+    if not isinstance(scopes, list) or not scopes:
+        problems.append(f"{where}.scope: expected a non-empty list")
+        return []
+    found = []
+    for j, scope in enumerate(scopes):
+        swhere = f"{where}.scope[{j}]"
+        if not isinstance(scope, dict):
+            problems.append(f"{swhere}: expected an object")
+            continue
+        _check_entities(scope.get("entities"), f"{swhere}.entities", problems)
+        options = scope.get("options")
+        if not isinstance(options, dict):
+            problems.append(f"{swhere}.options: required object with start_date")
+            continue
+        option_conn = options.get("connectionId", conn_id)
+        if option_conn != conn_id:
+            problems.append(
+                f"{swhere}.options.connectionId: {option_conn!r} disagrees with connectionId {conn_id!r}"
+            )
+        start = _start_date(options.get("start_date"), f"{swhere}.options.start_date", now, problems)
+        if start is not None:
+            found.append(ScopeSpec(start_date=start))
+    return found
+
+
+def _v2_scope(item: dict, where: str, time_after: Any, now: datetime, problems: list[str]) -> list[ScopeSpec]:
+    """Version 2.0.0: each scope is a PagerDuty service id; one start (timeAfter) for the blueprint."""
+    scopes = item.get("scopes")
+    if not isinstance(scopes, list) or not scopes:
+        problems.append(f'{where}.scopes: expected a non-empty list of {{"scopeId": "<service id>"}}')
+        return []
+    service_ids = []
+    for j, scope in enumerate(scopes):
+        scope_id = scope.get("scopeId") if isinstance(scope, dict) else None
+        if not isinstance(scope_id, str) or not scope_id.strip():
+            problems.append(f"{where}.scopes[{j}].scopeId: expected a PagerDuty service id")
+            continue
+        service_ids.append(scope_id.strip())
+    _check_entities(item.get("entities"), f"{where}.entities", problems)
+    if time_after is None:
+        start: Optional[datetime] = EARLIEST
+    else:
+        start = _start_date(time_after, "settings.timeAfter", now, problems)
+    if start is None or not service_ids:
+        return []
+    return [ScopeSpec(start_date=start, service_ids=tuple(sorted(set(service_ids))))]
+
+
+def _check_entities(entities: Any, where: str, problems: list[str]) -> None:
+    entities = entities or [ENTITY]
+    if not isinstance(entities, list) or any(e != ENTITY for e in entities):
+        others = [e for e in entities if e != ENTITY] if isinstance(entities, list) else [entities]
+        problems.append(f"{where}: {others!r} not supported; PagerDuty collects TICKET only")
+
+
 def parse_blueprint(
     document: Any,
     connections: Mapping[int, ConnectionSpec],
@@ -74,12 +135,13 @@ def parse_blueprint(
     if not isinstance(settings, dict):
         raise InputError("\n".join(problems + ["settings: required object"]))
     version = settings.get("version")
-    if version != "1.0.0":
-        problems.append(f'settings.version: {version!r} is not supported; expected "1.0.0"')
+    if version not in VERSIONS:
+        problems.append(f'settings.version: {version!r} is not supported; expected "1.0.0" or "2.0.0"')
     plugin_connections = settings.get("connections")
     if not isinstance(plugin_connections, list) or not plugin_connections:
         problems.append("settings.connections: expected a non-empty list")
         plugin_connections = []
+    time_after = settings.get("timeAfter", document.get("timeAfter"))
 
     tasks: list[Task] = []
     for i, item in enumerate(plugin_connections):
@@ -87,7 +149,7 @@ def parse_blueprint(
         if not isinstance(item, dict):
             problems.append(f"{where}: expected an object")
             continue
-        plugin = item.get("plugin")
+        plugin = item.get("plugin", item.get("pluginName"))
         if not isinstance(plugin, str) or plugin.lower() != "pagerduty":
             problems.append(f"{where}.plugin: {plugin!r} is not supported; only the PagerDuty plugin is")
             continue
@@ -95,33 +157,12 @@ def parse_blueprint(
         connection = connections.get(conn_id) if isinstance(conn_id, int) else None
         if connection is None:
             problems.append(f"{where}.connectionId: no PagerDuty connection with id {conn_id!r}")
-        scopes = item.get("scope")
-        if not isinstance(scopes, list) or not scopes:
-            problems.append(f"{where}.scope: expected a non-empty list")
-            continue
-        for j, scope in enumerate(scopes):
-            swhere = f"{where}.scope[{j}]"
-            if not isinstance(scope, dict):
-                problems.append(f"{swhere}: expected an object")
-                continue
-            entities = scope.get("entities") or [ENTITY]
-            if not isinstance(entities, list) or any(e != ENTITY for e in entities):
-                others = [e for e in entities if e != ENTITY] if isinstance(entities, list) else [entities]
-                problems.append(
-                    f"{swhere}.entities: {others!r} not supported; PagerDuty collects TICKET only"
-                )
-            options = scope.get("options")
-            if not isinstance(options, dict):
-                problems.append(f"{swhere}.options: required object with start_date")
-                continue
-            option_conn = options.get("connectionId", conn_id)
-            if option_conn != conn_id:
-                problems.append(
-                    f"{swhere}.options.connectionId: {option_conn!r} disagrees with connectionId {conn_id!r}"
-                )
-            start = _start_date(options.get("start_date"), f"{swhere}.options.start_date", now, problems)
-            if connection is not None and start is not None:
-                tasks.append(Task(connection, ScopeSpec(start_date=start)))
+        if version == "2.0.0":
+            scopes = _v2_scope(item, where, time_after, now, problems)
+        else:
+            scopes = _v1_scopes(item, where, conn_id, now, problems)
+        if connection is not None:
+            tasks.extend(Task(connection, scope) for scope in scopes)
     if problems:
         raise InputError("\n".join(problems))
     return Blueprint(name=name.strip(), cron=str(document.get("cronConfig") or "manual"), tasks=tuple(tasks))

@@ -46,6 +46,7 @@ def dbt_environment(database: Database) -> dict[str, str]:
         "DBT_USER": database.user,
         "DBT_PASSWORD": database.password,
         "DBT_DATABASE": database.name,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # no network here, and none of dbt Labs' business
     }
 
 

@@ -141,3 +141,28 @@ def test_bad_deployments_csv_exits_2_before_writing(tmp_path, database, sim) -> 
     with database.connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE %s", (database.name + "%",))
         assert cur.fetchall() == ()
+
+
+def test_v2_blueprint_loads_only_the_named_service(tmp_path, database, sim) -> None:
+    service_id = sim.dataset.entities.service_ids[1]
+    blueprint = {
+        "name": "one-service",
+        "mode": "NORMAL",
+        "enable": True,
+        "cronConfig": "manual",
+        "settings": {
+            "version": "2.0.0",
+            "connections": [
+                {"pluginName": "pagerduty", "connectionId": 1, "scopes": [{"scopeId": service_id}]}
+            ],
+        },
+    }
+    conns = [{"id": 1, "name": "sim", "endpoint": sim.url, "token": SIM_TOKEN}]
+    result = run_cli(tmp_path, database, blueprint, conns)
+    assert result.returncode == 0, result.stderr
+    expected = sum(
+        1 for slot in range(len(sim.dataset)) if sim.dataset.render(slot)["service"]["id"] == service_id
+    )
+    assert 0 < expected < 400
+    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT service_id) FROM incidents") == [(expected, 1)]
+    assert query(database, "SELECT id FROM services") == [(service_id,)]

@@ -141,3 +141,37 @@ def test_db_url_in_devlake_form() -> None:
 def test_bad_db_urls(url: str) -> None:
     with pytest.raises(DatabaseUrlError):
         parse_db_url(url)
+
+
+V2_BLUEPRINT = {
+    "name": "by-service",
+    "mode": "NORMAL",
+    "enable": True,
+    "cronConfig": "0 * * * *",
+    "settings": {
+        "version": "2.0.0",
+        "timeAfter": "2024-01-01T00:00:00Z",
+        "connections": [
+            {"pluginName": "pagerduty", "connectionId": 1, "scopes": [{"scopeId": "PB"}, {"scopeId": "PA"}]}
+        ],
+    },
+}
+
+
+def test_v2_blueprint_scopes_are_service_ids() -> None:
+    blueprint = parse_blueprint(V2_BLUEPRINT, CONNECTIONS)
+    assert blueprint.cron == "0 * * * *"
+    (task,) = blueprint.tasks
+    assert task.scope.service_ids == ("PA", "PB")
+    assert task.scope.start_date == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_v2_blueprint_problems_have_paths() -> None:
+    doc = copy.deepcopy(V2_BLUEPRINT)
+    doc["settings"]["connections"][0]["scopes"] = [{"scopeId": ""}]
+    doc["settings"]["timeAfter"] = "yesterday"
+    with pytest.raises(InputError) as excinfo:
+        parse_blueprint(doc, CONNECTIONS)
+    lines = str(excinfo.value).splitlines()
+    assert "settings.connections[0].scopes[0].scopeId: expected a PagerDuty service id" in lines
+    assert "settings.timeAfter: 'yesterday' is not an ISO-8601 time (e.g. 2022-06-01T15:04:05Z)" in lines

@@ -59,20 +59,23 @@ unioned as (
 )
 
 select
-    id,
-    board_id as cicd_scope_id,
-    service_id,
-    name,
-    name as display_title,
-    cast(case when counted = 1 then 'SUCCESS' else coalesce(original_result, 'OTHER') end as char(32)) as result,
+    unioned.id,
+    unioned.board_id as cicd_scope_id,
+    unioned.service_id,
+    unioned.name,
+    unioned.name as display_title,
+    cast(case when unioned.counted = 1 then 'SUCCESS' else coalesce(unioned.original_result, 'OTHER') end
+        as char(32)) as result,
     cast('DONE' as char(32)) as status,
-    original_result,
-    cast(case when counted = 1 then 'PRODUCTION' else 'OTHER' end as char(32)) as environment,
-    original_environment,
-    started_at as created_date,
-    started_at as started_date,
-    finished_at as finished_date,
-    cast({{ seconds_between('started_at', 'finished_at') }} as signed) as duration_sec,
-    origin
+    unioned.original_result,
+    cast(case when unioned.counted = 1 then 'PRODUCTION' else 'OTHER' end as char(32)) as environment,
+    unioned.original_environment,
+    unioned.started_at as created_date,
+    unioned.started_at as started_date,
+    unioned.finished_at as finished_date,
+    cast({{ seconds_between('unioned.started_at', 'unioned.finished_at') }} as signed) as duration_sec,
+    unioned.origin
 
 from unioned
+{#- a change event may also name services outside the blueprint's scope: those have no board #}
+inner join {{ ref('boards') }} as boards on boards.id = unioned.board_id

@@ -147,7 +147,11 @@ def load_scope(
     started = time.monotonic()
     try:
         with throwaway_pipeline(database, pipeline_name(connection.id)) as pipeline:
-            info = pipeline.run(source)
+            pipeline.sync_destination()  # the high-water mark, from the last completed load
+            pipeline.extract(source)  # the slow part, talking to PagerDuty: runs beside other connections
+            with raw_load_lock(database):
+                pipeline.normalize()
+                info = pipeline.load()
         if info.has_failed_jobs:  # dlt raises on failed jobs by default; a config that says otherwise
             raise LoadFailed(f"{connection.label}: the load had failed jobs and was not completed")
         ensure_load_id_index(database)
@@ -158,6 +162,21 @@ def load_scope(
     except PagerDutyError as exc:
         raise LoadFailed(str(exc), requests=client.requests_made) from None
     return ScopeResult(connection, scope, stats, client.requests_made, time.monotonic() - started)
+
+
+@contextmanager
+def raw_load_lock(database: Database, timeout_seconds: int = 3600) -> Iterator[None]:
+    """One load into `<lake>_raw` at a time, across threads, processes and machines: dlt's merges share the
+    staging tables of `<lake>_raw_staging`. A MySQL/MariaDB named lock, freed with its connection."""
+    name = f"pagerduty_dora:{database.raw_name}"[:64]
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, %s)", (name, timeout_seconds))
+        if cur.fetchone()[0] != 1:
+            raise LoadFailed(f"another run kept loading into {database.raw_name} for {timeout_seconds} s")
+        try:
+            yield
+        finally:
+            cur.execute("SELECT RELEASE_LOCK(%s)", (name,))
 
 
 def ensure_load_id_index(database: Database) -> None:

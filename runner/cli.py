@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import pymysql
@@ -16,7 +17,7 @@ from ingestion.database import Database, DatabaseUrlError, database_from_env
 from ingestion.deployments import DeploymentsFile, DeploymentsFileError, load_deployments, read_deployments
 from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
 
-from .blueprint import Blueprint, load_blueprint
+from .blueprint import Blueprint, Task, load_blueprint
 from .commands import add_management_commands, connections_for, management_command, schedule_command
 from .errors import InputError
 from .pipeline_records import COMPLETED, FAILED, PipelineRecord
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
     run.add_argument("--skip-dbt", action="store_true", help="ingest only; do not run dbt")
+    run.add_argument(
+        "--parallel", type=int, default=2, metavar="N", help="connections collected at once (default 2)"
+    )
     run.add_argument(
         "--deployments",
         metavar="FILE.csv",
@@ -132,13 +136,16 @@ def run_blueprint(
     quiet: bool = False,
     dbt: bool = True,
     deployments: Optional[DeploymentsFile] = None,
+    parallel: int = 2,
 ) -> int:
     record = PipelineRecord.begin(database, blueprint.name)
     print(f"Pipeline {record.id}: blueprint {blueprint.name!r}", file=sys.stderr)
     results: list[ScopeResult] = []
     failures: list[LoadFailed] = []
     try:
-        code, dbt_result = _run_tasks(blueprint, database, quiet, dbt, deployments, results, failures)
+        code, dbt_result = _run_tasks(
+            blueprint, database, quiet, dbt, deployments, results, failures, parallel
+        )
     except BaseException as exc:
         message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         record.finish(FAILED, message[:2000], 0, 0, 0, None)
@@ -165,14 +172,22 @@ def _run_tasks(
     deployments: Optional[DeploymentsFile],
     results: list[ScopeResult],
     failures: list,
+    parallel: int,
 ) -> tuple[int, Optional[str]]:
     started = time.monotonic()
-    for task in blueprint.tasks:
+
+    def load(task: Task) -> ScopeResult:
         progress = None if quiet else ProgressPrinter(task.connection.label)
-        try:
-            results.append(load_scope(task.connection, task.scope, database, on_progress=progress))
-        except LoadFailed as exc:
-            failures.append(exc)
+        return load_scope(task.connection, task.scope, database, on_progress=progress)
+
+    # connections are collected side by side (PagerDuty's limits are per account); loads take turns
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(blueprint.tasks)))) as pool:
+        futures = [pool.submit(load, task) for task in blueprint.tasks]
+        for future in futures:
+            try:
+                results.append(future.result())
+            except LoadFailed as exc:
+                failures.append(exc)
     incidents = sum(r.stats.incidents for r in results)
     requests = sum(r.requests for r in results) + sum(f.requests for f in failures)
     print(
@@ -206,7 +221,12 @@ def _run_command(args: argparse.Namespace, database: Database) -> int:
     blueprint = load_blueprint(args.blueprint, connections_for(args, database), force=args.force)
     deployments = read_deployments(args.deployments) if args.deployments else None
     return run_blueprint(
-        blueprint, database, quiet=args.quiet, dbt=not args.skip_dbt, deployments=deployments
+        blueprint,
+        database,
+        quiet=args.quiet,
+        dbt=not args.skip_dbt,
+        deployments=deployments,
+        parallel=getattr(args, "parallel", 2),
     )
 
 

@@ -166,3 +166,40 @@ def test_v2_blueprint_loads_only_the_named_service(tmp_path, database, sim) -> N
     assert 0 < expected < 400
     assert query(database, "SELECT COUNT(*), COUNT(DISTINCT service_id) FROM incidents") == [(expected, 1)]
     assert query(database, "SELECT id FROM services") == [(service_id,)]
+
+
+def test_two_connections_side_by_side_one_failing(tmp_path, database, sim) -> None:
+    blueprint = json.loads(json.dumps(SEED_BLUEPRINT))
+    good = blueprint["settings"]["connections"][0]
+    bad = json.loads(json.dumps(good))
+    bad["connectionId"] = 2
+    bad["scope"][0]["options"]["connectionId"] = 2
+    blueprint["settings"]["connections"].append(bad)
+    conns = [
+        {"id": 1, "name": "good", "endpoint": sim.url, "token": SIM_TOKEN},
+        {"id": 2, "name": "bad", "endpoint": sim.url, "token": "not-the-token"},
+    ]
+    result = run_cli(tmp_path, database, blueprint, conns)
+    assert result.returncode == 1
+    assert "error: connection 'bad' (id 2): PagerDuty refused the token" in result.stderr
+    assert "1 of 2 scopes loaded, 400 incidents" in result.stdout
+    assert query(database, "SELECT connection_id, COUNT(*) FROM incidents GROUP BY connection_id") == [
+        (1, 400)
+    ]
+    # the good connection's data went all the way through dbt
+    assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(400,)]
+
+
+def test_two_good_connections_collected_side_by_side(tmp_path, database, sim) -> None:
+    blueprint = json.loads(json.dumps(SEED_BLUEPRINT))
+    second = json.loads(json.dumps(blueprint["settings"]["connections"][0]))
+    second["connectionId"] = 2
+    second["scope"][0]["options"]["connectionId"] = 2
+    blueprint["settings"]["connections"].append(second)
+    conns = [{"id": i, "name": f"c{i}", "endpoint": sim.url, "token": SIM_TOKEN} for i in (1, 2)]
+    result = run_cli(tmp_path, database, blueprint, conns)
+    assert result.returncode == 0, result.stderr
+    assert query(
+        database, "SELECT connection_id, COUNT(*) FROM incidents GROUP BY connection_id ORDER BY 1"
+    ) == [(1, 400), (2, 400)]
+    assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(800,)]

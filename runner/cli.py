@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
 from .blueprint import Blueprint, Task, load_blueprint
 from .commands import add_management_commands, connections_for, management_command, schedule_command
 from .errors import InputError
+from .output import out
 from .pipeline_records import COMPLETED, FAILED, PipelineRecord
 from .progress import ProgressPrinter
 from .transform import run_dbt
@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary and errors")
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one JSON object per line on stdout, for orchestrators",
+    )
     run.add_argument("--skip-dbt", action="store_true", help="ingest only; do not run dbt")
     run.add_argument(
         "--parallel", type=int, default=2, metavar="N", help="connections collected at once (default 2)"
@@ -99,19 +105,27 @@ def _print_metrics(database: Database) -> None:
         )
         cfr = cur.fetchall()
     if mttr:
-        print("MTTR (median time to restore service), last three months:")
+        out.info("MTTR (median time to restore service), last three months:")
         for month, count, minutes, hours, level in mttr:
-            print(f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}")
+            out.info(
+                f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}",
+                event="mttr",
+                month=f"{month:%Y-%m}",
+                resolved_incidents=count,
+                mttr_minutes=minutes,
+                mttr_hours=float(hours),
+                level=level,
+            )
     else:
-        print("MTTR: no resolved incidents yet")
+        out.info("MTTR: no resolved incidents yet")
     if cfr:
-        print("CFR (change failure rate), last three months:")
+        out.info("CFR (change failure rate), last three months:")
         for month, deployments, failed, rate, level in cfr:
-            print(
+            out.info(
                 f"  {month:%Y-%m}  {deployments:>6,} deployments  {failed:>6,} failed  {rate:>7.1%}  {level}"
             )
     else:
-        print("CFR: no production deployments yet")
+        out.info("CFR: no production deployments yet")
 
 
 def _transform(database: Database) -> tuple[bool, str]:
@@ -120,12 +134,13 @@ def _transform(database: Database) -> tuple[bool, str]:
     outcome = run_dbt(database)
     if outcome.success:
         line = f"dbt build: {outcome.models} models, {outcome.tests} tests passed"
-        print(f"{line} into {database.name} in {time.monotonic() - started:.1f} s")
+        seconds = round(time.monotonic() - started, 1)
+        out.info(f"{line} into {database.name} in {seconds} s", event="dbt", success=True, seconds=seconds)
         _print_metrics(database)
         return True, line
-    print(f"error: dbt build failed: {outcome.error or 'see below'}", file=sys.stderr)
+    out.error(f"dbt build failed: {outcome.error or 'see below'}", event="dbt", success=False)
     for failure in outcome.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        out.error(failure, event="dbt_failure")
     first = outcome.failures[0] if outcome.failures else outcome.error or "failed"
     return False, f"dbt build failed: {first}"[:255]
 
@@ -139,7 +154,9 @@ def run_blueprint(
     parallel: int = 2,
 ) -> int:
     record = PipelineRecord.begin(database, blueprint.name)
-    print(f"Pipeline {record.id}: blueprint {blueprint.name!r}", file=sys.stderr)
+    out.progress(
+        f"Pipeline {record.id}: blueprint {blueprint.name!r}", event="pipeline", pipeline_id=record.id
+    )
     results: list[ScopeResult] = []
     failures: list[LoadFailed] = []
     try:
@@ -190,21 +207,39 @@ def _run_tasks(
                 failures.append(exc)
     incidents = sum(r.stats.incidents for r in results)
     requests = sum(r.requests for r in results) + sum(f.requests for f in failures)
-    print(
+    out.info(
         f"Blueprint {blueprint.name!r}: {len(results)} of {len(blueprint.tasks)} scopes loaded,"
         f" {incidents:,} incidents, {requests:,} requests in {time.monotonic() - started:.1f} s"
-        f" into {database.describe()} (raw: {database.raw_name})"
+        f" into {database.describe()} (raw: {database.raw_name})",
+        event="summary",
+        scopes_loaded=len(results),
+        scopes=len(blueprint.tasks),
+        incidents=incidents,
+        requests=requests,
     )
     for result in results:
-        print(_describe_scope(result))
+        out.info(
+            _describe_scope(result),
+            event="scope",
+            connection_id=result.connection.id,
+            incidents=result.stats.incidents,
+            change_events=result.stats.change_events,
+            requests=result.requests,
+            seconds=round(result.seconds, 1),
+            first_load=result.stats.first_load,
+        )
     if deployments is not None:
         count = load_deployments(database, deployments)
-        print(f"Deployments: {count:,} from {deployments.path} loaded into {database.raw_name}.deployments")
+        out.info(
+            f"Deployments: {count:,} from {deployments.path} loaded into {database.raw_name}.deployments",
+            event="deployments",
+            deployments=count,
+        )
     for result in results:
         for warning in result.stats.warnings:
-            print(f"warning: {result.connection.label}: {warning}", file=sys.stderr)
+            out.warning(f"{result.connection.label}: {warning}", connection_id=result.connection.id)
     for failure in failures:
-        print(f"error: {failure}", file=sys.stderr)
+        out.error(str(failure), event="load_failed")
     dbt_result = None
     if dbt and results:
         ok, dbt_result = _transform(database)
@@ -232,6 +267,7 @@ def _run_command(args: argparse.Namespace, database: Database) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
+    out.configure(getattr(args, "log_format", "text"), getattr(args, "quiet", False))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # an orchestrator's stop ends the run like Ctrl-C
     database: Optional[Database] = None
@@ -244,12 +280,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return management_command(args, database)
     except (InputError, DatabaseUrlError, DeploymentsFileError) as exc:
         for line in str(exc).splitlines():
-            print(f"error: {line}", file=sys.stderr)
+            out.error(line, event="bad_input")
         return EXIT_BAD_INPUT
     except pymysql.err.OperationalError as exc:
         where = database.describe() if database else "DB_URL"
-        print(f"error: cannot use the database at {where}: {exc.args[-1]}", file=sys.stderr)
+        out.error(f"cannot use the database at {where}: {exc.args[-1]}", event="database")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("error: interrupted; the interrupted load was not committed", file=sys.stderr)
+        out.error("interrupted; the interrupted load was not committed", event="interrupted")
         return EXIT_INTERRUPTED

@@ -19,6 +19,7 @@ from .connection_check import check_connection
 from .connection_store import ConnectionStore
 from .connections import load_connections
 from .errors import InputError
+from .output import out
 from .pipeline_records import list_pipelines
 
 
@@ -71,6 +72,7 @@ def add_management_commands(commands: Any) -> None:
     schedule.add_argument("--connections", help="as for run (default: saved connections)")
     schedule.add_argument("--force", action="store_true", help="run a blueprint even if it has enable: false")
     schedule.add_argument("--quiet", action="store_true")
+    schedule.add_argument("--log-format", choices=("text", "json"), default="text")
     schedule.add_argument("--skip-dbt", action="store_true")
     schedule.add_argument("--deployments", metavar="FILE.csv")
     schedule.add_argument("--max-runs", type=int, help="stop after this many runs (default: never)")
@@ -157,18 +159,20 @@ def schedule_command(
     schedule = _cron(blueprint.cron)
     runs = 0
     worst = 0
-    print(f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}", flush=True)
+    out.info(f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}", event="schedule")
     while True:
         due = schedule.get_next(datetime)
         wait = (due - datetime.now(UTC)).total_seconds()
         if wait > 0:
             time.sleep(wait)
         started = datetime.now(UTC)
-        print(f"schedule: run {runs + 1} starting at {started:%Y-%m-%dT%H:%M:%SZ}", flush=True)
+        out.info(f"schedule: run {runs + 1} starting at {started:%Y-%m-%dT%H:%M:%SZ}", event="schedule_run")
         code = run(args, database)  # runs are sequential: a slow run delays the next one, never overlaps it
         runs += 1
         worst = max(worst, code)
-        print(f"schedule: run {runs} finished with exit code {code}", flush=True)
+        out.info(
+            f"schedule: run {runs} finished with exit code {code}", event="schedule_done", exit_code=code
+        )
         if args.max_runs and runs >= args.max_runs:
             break
         # the next fire time after this run ended: missed ticks are skipped, not queued

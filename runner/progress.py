@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
-from typing import TextIO
 
 from ingestion.pagerduty import LoadStats
 
+from .output import out
+
 
 class ProgressPrinter:
-    def __init__(self, label: str, every_seconds: float = 2.0, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, label: str, every_seconds: float = 2.0) -> None:
         self.label = label
         self.every = every_seconds
-        self.stream = stream
         self.started = time.monotonic()
         self.last = self.started
 
@@ -23,8 +22,10 @@ class ProgressPrinter:
             return
         self.last = now
         rate = stats.incidents / max(now - self.started, 1e-9)
-        print(
+        out.progress(
             f"{self.label}: {stats.incidents:,} incidents collected, {requests:,} requests ({rate:,.0f}/s)",
-            file=self.stream,
-            flush=True,
+            incidents=stats.incidents,
+            requests=requests,
+            rate=round(rate),
+            connection=self.label,
         )

@@ -203,3 +203,36 @@ def test_two_good_connections_collected_side_by_side(tmp_path, database, sim) ->
         database, "SELECT connection_id, COUNT(*) FROM incidents GROUP BY connection_id ORDER BY 1"
     ) == [(1, 400), (2, 400)]
     assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(800,)]
+
+
+def test_json_lines_log_mode(tmp_path, database, sim) -> None:
+    conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": SIM_TOKEN}]
+    bp = tmp_path / "blueprint.json"
+    bp.write_text(json.dumps(SEED_BLUEPRINT))
+    cn = tmp_path / "connections.json"
+    cn.write_text(json.dumps(conns))
+    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "run",
+            "--blueprint",
+            str(bp),
+            "--connections",
+            str(cn),
+            "--log-format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    events = {r["event"]: r for r in records}
+    assert all({"time", "level", "event", "message"} <= set(r) for r in records)
+    assert events["summary"]["incidents"] == 400 and events["summary"]["scopes_loaded"] == 1
+    assert events["dbt"]["success"] is True
+    assert "mttr" in events and "pipeline" in events

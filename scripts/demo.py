@@ -13,9 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ingestion.database import database_from_env
+from ingestion.database import Database, database_from_env
 from runner.cli import main as run_main
 
+from .private_server import HOW_TO_GET_ONE, answers, private_server
 from .simulator_process import SIM_TOKEN, simulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,24 @@ EXAMPLES = ROOT / "examples"
 
 def main() -> int:
     database = database_from_env()
+    if answers(database):
+        return _demo(database)
+    print(
+        f"No database answers at {database.describe()}; starting a private throwaway MariaDB server.",
+        flush=True,
+    )
+    try:
+        with private_server(database.name) as private:
+            os.environ["DB_URL"] = f"mysql://root@127.0.0.1:{private.port}/{private.name}"
+            code = _demo(private)
+            print("\n(The private server and its data are removed now that the demo is over.)")
+            return code
+    except RuntimeError:
+        print("error: " + HOW_TO_GET_ONE.format(where=database.describe()), file=sys.stderr)
+        return 1
+
+
+def _demo(database: Database) -> int:
     os.environ["PAGERDUTY_TOKEN"] = SIM_TOKEN
     with (
         simulator("--size", "2000", "--days", "400", "--seed", "42") as url,
@@ -46,17 +65,29 @@ def main() -> int:
             " ORDER BY month"
         )
         months = cur.fetchall()
-    print(f"\n{issues:,} incidents in {database.name}.issues ({done:,} resolved). MTTR by month:")
+        cur.execute(
+            "SELECT month, deployments, failed_deployments, change_failure_rate, level FROM dora_cfr_monthly"
+            " ORDER BY month"
+        )
+        cfr = cur.fetchall()
+    print(
+        f"\n{issues:,} incidents in {database.name}.issues ({done:,} resolved)."
+        " MTTR by month (dora_mttr_monthly):"
+    )
     print("  month     resolved  median min  median h  level")
     for month, count, minutes, hours, level in months:
         print(f"  {month:%Y-%m}  {count:>8,}  {minutes:>10,}  {hours:>8}  {level}")
+    print("\nChange failure rate by month (dora_cfr_monthly), deployments from PagerDuty change events:")
+    print("  month     deployments  failed  rate    level")
+    for month, deployments, failed, rate, level in cfr:
+        print(f"  {month:%Y-%m}  {deployments:>11,}  {failed:>6,}  {rate:>6.1%}  {level}")
+    client = f"mysql -h {database.host} -P {database.port} -u {database.user} {database.name}"
     print(
-        f"\nQuery them yourself:\n"
-        f"  mysql -h {database.host} -P {database.port} -u {database.user} {database.name} -e \\\n"
-        f'    "SELECT * FROM dora_mttr_monthly ORDER BY month DESC"\n'
-        f"  mysql ... -e \"SELECT * FROM dora_mttr_monthly_by_service WHERE month = '2026-10-01'\"\n"
-        f'  mysql ... -e "SELECT id, title, status, resolution_date, lead_time_minutes FROM issues'
-        f" WHERE type = 'INCIDENT' LIMIT 10\""
+        "\nQuery them yourself:\n"
+        f'  {client} -e "SELECT * FROM dora_mttr_monthly ORDER BY month DESC"\n'
+        f'  {client} -e "SELECT * FROM dora_cfr_monthly ORDER BY month DESC"\n'
+        f'  {client} -e "SELECT * FROM dora_mttr_monthly_by_service ORDER BY month DESC, service_name"\n'
+        f'  {client} -e "SELECT id, title, status, resolution_date, lead_time_minutes FROM issues LIMIT 10"'
     )
     return 0
 

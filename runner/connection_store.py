@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
+import pymysql
+
 from ingestion.database import Database
 from ingestion.pipeline import ConnectionSpec
 
@@ -17,6 +19,7 @@ from .crypto import decrypt, encrypt, encryption_secret
 from .errors import InputError
 
 TABLE = "_tool_pagerduty_connections"
+_UNKNOWN_DATABASE, _NO_SUCH_TABLE = 1049, 1146
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS `{TABLE}` (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -152,11 +155,17 @@ class ConnectionStore:
         ]
 
     def specs(self) -> dict[int, ConnectionSpec]:
-        """Every stored connection, decrypted, for a blueprint run."""
+        """Every stored connection, decrypted, for a blueprint run. Reads only: a run refused for bad input
+        must leave the databases as they were, so nothing is created here."""
         secret = encryption_secret(self.environ)
-        with self._conn() as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
-            rows = [self._row(cur, r[0]) for r in cur.fetchall()]
+        try:
+            with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
+                cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
+                rows = [self._row(cur, r[0]) for r in cur.fetchall()]
+        except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as exc:
+            if exc.args and exc.args[0] in (_UNKNOWN_DATABASE, _NO_SUCH_TABLE):
+                return {}
+            raise
         return {
             row["id"]: ConnectionSpec(
                 id=row["id"],

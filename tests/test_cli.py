@@ -236,3 +236,60 @@ def test_json_lines_log_mode(tmp_path, database, sim) -> None:
     assert events["summary"]["incidents"] == 400 and events["summary"]["scopes_loaded"] == 1
     assert events["dbt"]["success"] is True
     assert "mttr" in events and "pipeline" in events
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"settings.connections.0.plugin": "GitLab"},
+            "settings.connections[0].plugin: 'GitLab' is not supported",
+        ),
+        ({"settings.connections.0.scope.0.entities": ["CROSS"]}, "entities: ['CROSS'] not supported"),
+        ({"settings.connections.0.scope.0.options.start_date": "2999-01-01T00:00:00Z"}, "is in the future"),
+        ({"settings.connections.0.scope.0.options.connectionId": 9}, "disagrees with connectionId 1"),
+        ({"enable": False}, "enable: the blueprint is disabled (enable: false); pass --force"),
+        ({"mode": "ADVANCED"}, "mode: 'ADVANCED' is not supported"),
+        ({"settings.version": "0.9"}, "settings.version: '0.9' is not supported"),
+    ],
+)
+def test_invalid_blueprints_exit_2_and_touch_nothing(tmp_path, database, sim, change, message) -> None:
+    blueprint = json.loads(json.dumps(SEED_BLUEPRINT))
+    for path, value in change.items():
+        *parents, last = path.split(".")
+        target = blueprint
+        for key in parents:
+            target = target[int(key)] if key.isdigit() else target[key]
+        target[int(last) if last.isdigit() else last] = value
+    conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
+    requests_before = sim.stats()["requests"]
+    result = run_cli(tmp_path, database, blueprint, conns)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert all(line.startswith("error: ") for line in result.stderr.splitlines())
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (database.name + "%",))
+        assert cur.fetchall() == ()
+    assert sim.stats()["requests"] == requests_before  # validation comes before any call to PagerDuty
+
+
+def test_run_without_connections_file_and_none_saved(tmp_path, database, sim) -> None:
+    bp = tmp_path / "blueprint.json"
+    bp.write_text(json.dumps(SEED_BLUEPRINT))
+    env = {
+        **os.environ,
+        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
+        "ENCRYPTION_SECRET": "some-secret-123",
+    }
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "no PagerDuty connection with id 1" in result.stderr
+    with database.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (database.name + "%",))
+        assert cur.fetchall() == ()

@@ -30,12 +30,20 @@ EPILOG = """exit codes:
   0    the blueprint ran to the end
   1    a load failed (PagerDuty, network or database) or dbt failed; what was loaded before it
        stays, a failed load's high-water mark does not move, and the next run fetches what was missed
-  2    bad input (blueprint, connections, DB_URL); nothing was written
+  2    bad input (blueprint, connections, deployments CSV, DB_URL, ENCRYPTION_SECRET); nothing was
+       written and PagerDuty was not called
   130  interrupted
 
 environment:
-  DB_URL   mysql://user:password@host:port/lake (default mysql://root@127.0.0.1:3306/lake);
-           raw tables go to the database <lake>_raw
+  DB_URL             mysql://user:password@host:port/lake (default mysql://root@127.0.0.1:3306/lake);
+                     raw tables go to the database <lake>_raw
+  ENCRYPTION_SECRET  key for the tokens of saved connections (run.py connections ...)
+
+commands:
+  run          run a blueprint once: ingest, then dbt build
+  schedule     run a blueprint on its cronConfig, one run at a time
+  connections  add | list | show | update | delete | test saved connections
+  pipelines    list | show records of runs
 """
 
 

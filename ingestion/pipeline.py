@@ -119,6 +119,7 @@ def load_scope(
     database: Database,
     retry: Optional[RetryPolicy] = None,
     on_progress: Optional[Callable[[LoadStats, int], None]] = None,
+    on_phase: Optional[Callable[[str], None]] = None,
 ) -> ScopeResult:
     """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message."""
     database.ensure_databases()
@@ -149,9 +150,13 @@ def load_scope(
         with throwaway_pipeline(database, pipeline_name(connection.id)) as pipeline:
             pipeline.sync_destination()  # the high-water mark, from the last completed load
             pipeline.extract(source)  # the slow part, talking to PagerDuty: runs beside other connections
+            say = on_phase or (lambda message: None)
+            say(f"{stats.incidents:,} incidents and {stats.change_events:,} change events collected; writing")
             with raw_load_lock(database):
+                written = time.monotonic()
                 pipeline.normalize()
                 info = pipeline.load()
+            say(f"written into {database.raw_name} in {time.monotonic() - written:.1f} s")
         if info.has_failed_jobs:  # dlt raises on failed jobs by default; a config that says otherwise
             raise LoadFailed(f"{connection.label}: the load had failed jobs and was not completed")
         ensure_load_id_index(database)

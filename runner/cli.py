@@ -203,7 +203,14 @@ def _run_tasks(
 
     def load(task: Task) -> ScopeResult:
         progress = None if quiet else ProgressPrinter(task.connection.label)
-        return load_scope(task.connection, task.scope, database, on_progress=progress)
+        label = task.connection.label
+        return load_scope(
+            task.connection,
+            task.scope,
+            database,
+            on_progress=progress,
+            on_phase=lambda message: out.progress(f"{label}: {message}", event="phase"),
+        )
 
     # connections are collected side by side (PagerDuty's limits are per account); loads take turns
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(blueprint.tasks)))) as pool:

@@ -27,7 +27,9 @@ def sim():
     server.stop()
 
 
-def run_cli(tmp_path: Path, database, blueprint, connections, env_extra=None) -> subprocess.CompletedProcess:
+def run_cli(
+    tmp_path: Path, database, blueprint, connections, env_extra=None, extra_args=()
+) -> subprocess.CompletedProcess:
     bp = tmp_path / "blueprint.json"
     bp.write_text(blueprint if isinstance(blueprint, str) else json.dumps(blueprint))
     cn = tmp_path / "connections.json"
@@ -35,7 +37,16 @@ def run_cli(tmp_path: Path, database, blueprint, connections, env_extra=None) ->
     env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp), "--connections", str(cn)],
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "run",
+            "--blueprint",
+            str(bp),
+            "--connections",
+            str(cn),
+            *extra_args,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -114,28 +125,7 @@ def test_bad_deployments_csv_exits_2_before_writing(tmp_path, database, sim) -> 
     bad = tmp_path / "deploys.csv"
     bad.write_text("id,service_id,finished_at\nx,PSVC001,2026-01-01T00:00:00Z\n")
     conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
-    bp = tmp_path / "blueprint.json"
-    bp.write_text(json.dumps(SEED_BLUEPRINT))
-    cn = tmp_path / "connections.json"
-    cn.write_text(json.dumps(conns))
-    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "run",
-            "--blueprint",
-            str(bp),
-            "--connections",
-            str(cn),
-            "--deployments",
-            str(bad),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--deployments", str(bad)))
     assert result.returncode == 2
     assert "missing column(s) result, environment" in result.stderr
     with database.connect() as conn, conn.cursor() as cur:
@@ -207,28 +197,7 @@ def test_two_good_connections_collected_side_by_side(tmp_path, database, sim) ->
 
 def test_json_lines_log_mode(tmp_path, database, sim) -> None:
     conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": SIM_TOKEN}]
-    bp = tmp_path / "blueprint.json"
-    bp.write_text(json.dumps(SEED_BLUEPRINT))
-    cn = tmp_path / "connections.json"
-    cn.write_text(json.dumps(conns))
-    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "run",
-            "--blueprint",
-            str(bp),
-            "--connections",
-            str(cn),
-            "--log-format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--log-format", "json"))
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     events = {r["event"]: r for r in records}

@@ -160,8 +160,13 @@ def run_blueprint(
     dbt: bool = True,
     deployments: Optional[DeploymentsFile] = None,
     parallel: int = 2,
+    record: Optional[PipelineRecord] = None,
 ) -> int:
-    record = PipelineRecord.begin(database, blueprint.name)
+    """Ingest every scope, then dbt; the run is recorded in `record` (a new one by default)."""
+    if record is None:
+        record = PipelineRecord.begin(database, blueprint.name)
+    else:
+        record.mark_running()
     out.progress(
         f"Pipeline {record.id}: blueprint {blueprint.name!r}", event="pipeline", pipeline_id=record.id
     )

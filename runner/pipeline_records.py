@@ -11,10 +11,11 @@ from ingestion.database import Database
 from .errors import InputError
 
 TABLE = "_devlake_pipelines"
-RUNNING, COMPLETED, FAILED = "TASK_RUNNING", "TASK_COMPLETED", "TASK_FAILED"
+CREATED, RUNNING, COMPLETED, FAILED = "TASK_CREATED", "TASK_RUNNING", "TASK_COMPLETED", "TASK_FAILED"
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS `{TABLE}` (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    blueprint_id BIGINT UNSIGNED NULL,
     blueprint_name VARCHAR(255) NOT NULL,
     status VARCHAR(32) NOT NULL,
     began_at DATETIME(3) NOT NULL,
@@ -24,11 +25,12 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     deployments BIGINT NOT NULL DEFAULT 0,
     requests BIGINT NOT NULL DEFAULT 0,
     dbt_result VARCHAR(255) NULL,
-    KEY ix_blueprint (blueprint_name, id)
+    KEY ix_blueprint (blueprint_id, id)
 ) CHARACTER SET utf8mb4
 """
 _COLUMNS = (
     "id",
+    "blueprint_id",
     "blueprint_name",
     "status",
     "began_at",
@@ -45,21 +47,44 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _connection(database: Database):
+    """A connection to the lake database with the table in place (an older table gains blueprint_id)."""
+    database.ensure_databases()
+    conn = database.connect(database.name)
+    with conn.cursor() as cur:
+        cur.execute(_DDL)
+        cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE 'blueprint_id'")
+        if not cur.fetchone():
+            cur.execute(f"ALTER TABLE `{TABLE}` ADD COLUMN blueprint_id BIGINT UNSIGNED NULL AFTER id")
+    return conn
+
+
 @dataclass
 class PipelineRecord:
     database: Database
     id: int
 
     @classmethod
-    def begin(cls, database: Database, blueprint_name: str) -> PipelineRecord:
-        database.ensure_databases()
-        with database.connect(database.name) as conn, conn.cursor() as cur:
-            cur.execute(_DDL)
+    def begin(
+        cls,
+        database: Database,
+        blueprint_name: str,
+        blueprint_id: Optional[int] = None,
+        status: str = RUNNING,
+    ) -> PipelineRecord:
+        with _connection(database) as conn, conn.cursor() as cur:
             cur.execute(
-                f"INSERT INTO `{TABLE}` (blueprint_name, status, began_at) VALUES (%s, %s, %s)",
-                (blueprint_name, RUNNING, _now()),
+                f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (blueprint_id, blueprint_name, status, _now()),
             )
             return cls(database, int(cur.lastrowid))
+
+    def mark_running(self) -> None:
+        with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
+            cur.execute(
+                f"UPDATE `{TABLE}` SET status = %s, began_at = %s WHERE id = %s", (RUNNING, _now(), self.id)
+            )
 
     def finish(
         self,
@@ -78,16 +103,39 @@ class PipelineRecord:
             )
 
 
+def fail_abandoned(database: Database) -> int:
+    """Pipelines left created or running by a server that died: marked failed, never waited on."""
+    with _connection(database) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s WHERE status IN (%s, %s)",
+            (FAILED, _now(), "the server stopped while this pipeline ran", CREATED, RUNNING),
+        )
+        return cur.rowcount
+
+
 def list_pipelines(
-    database: Database, pipeline_id: Optional[int] = None, limit: int = 20
+    database: Database,
+    pipeline_id: Optional[int] = None,
+    limit: int = 20,
+    blueprint_id: Optional[int] = None,
+    statuses: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    database.ensure_databases()
-    with database.connect(database.name) as conn, conn.cursor() as cur:
-        cur.execute(_DDL)
-        if pipeline_id is None:
-            cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}` ORDER BY id DESC LIMIT %s", (limit,))
-        else:
-            cur.execute(f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}` WHERE id = %s", (pipeline_id,))
+    where: list[str] = []
+    args: list[Any] = []
+    if pipeline_id is not None:
+        where.append("id = %s")
+        args.append(pipeline_id)
+    if blueprint_id is not None:
+        where.append("blueprint_id = %s")
+        args.append(blueprint_id)
+    if statuses:
+        where.append(f"status IN ({', '.join(['%s'] * len(statuses))})")
+        args.extend(statuses)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    with _connection(database) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}`{clause} ORDER BY id DESC LIMIT %s", (*args, limit)
+        )
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cur.fetchall()]
     if pipeline_id is not None and not rows:
         raise InputError(f"no pipeline with id {pipeline_id}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Optional
 from ingestion.database import Database
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+_ONE_AT_A_TIME = threading.Lock()
 PROFILE_TEMPLATE = PROJECT_DIR / "profiles.example.yml"
 
 
@@ -57,6 +59,13 @@ def run_dbt(
     quiet: bool = True,
 ) -> DbtOutcome:
     """Run `dbt <command>` on the project; the outcome names every failing model or test."""
+    with _ONE_AT_A_TIME:  # dbt reads its profile from the environment, which threads share
+        return _run_dbt(database, command, extra_args, quiet)
+
+
+def _run_dbt(
+    database: Database, command: Sequence[str], extra_args: Sequence[str], quiet: bool
+) -> DbtOutcome:
     from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import and only this needs it
 
     profiles_dir = tempfile.mkdtemp(prefix="pagerduty-dbt-")

@@ -17,7 +17,13 @@ from ingestion.deployments import DeploymentsFile, DeploymentsFileError, load_de
 from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
 
 from .blueprint import Blueprint, Task, load_blueprint
-from .commands import add_management_commands, connections_for, management_command, schedule_command
+from .commands import (
+    add_management_commands,
+    connections_for,
+    management_command,
+    schedule_command,
+    serve_command,
+)
 from .errors import InputError
 from .output import out
 from .pipeline_records import COMPLETED, FAILED, PipelineRecord
@@ -297,6 +303,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return _run_command(args, database)
         if args.command == "schedule":
             return schedule_command(args, database, _run_command)
+        if args.command == "serve":
+            return serve_command(args, database)
         return management_command(args, database)
     except (InputError, DatabaseUrlError, DeploymentsFileError) as exc:
         for line in str(exc).splitlines():

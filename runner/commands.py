@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -59,6 +60,17 @@ def add_management_commands(commands: Any) -> None:
     _connection_args(update, required=False)
     sub.add_parser("delete", help="forget a connection").add_argument("id", type=int)
     sub.add_parser("test", help="call PagerDuty with a saved connection").add_argument("id", type=int)
+
+    serve = commands.add_parser(
+        "serve", help="DevLake's REST API (connections, blueprints, pipelines) on http://127.0.0.1:8080"
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--no-schedule", action="store_true", help="do not trigger blueprints on their cronConfig"
+    )
 
     pipelines = commands.add_parser("pipelines", help="records of blueprint runs")
     psub = pipelines.add_subparsers(dest="action", required=True)
@@ -178,3 +190,15 @@ def schedule_command(
         # the next fire time after this run ended: missed ticks are skipped, not queued
         schedule = _cron(blueprint.cron)
     return worst
+
+
+def serve_command(args: argparse.Namespace, database: Database) -> int:
+    """`run.py serve`: the API until SIGINT/SIGTERM. API_TOKEN, when set, is required as a bearer token."""
+    import uvicorn
+
+    from .api.app import create_app
+
+    app = create_app(database, api_token=os.environ.get("API_TOKEN") or None, schedule=not args.no_schedule)
+    out.info(f"serving DevLake's API on http://{args.host}:{args.port} (docs: /swagger)", event="serve")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

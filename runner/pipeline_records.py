@@ -43,6 +43,10 @@ _COLUMNS = (
 )
 
 
+class UnknownPipeline(InputError):
+    pass
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -138,5 +142,5 @@ def list_pipelines(
         )
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cur.fetchall()]
     if pipeline_id is not None and not rows:
-        raise InputError(f"no pipeline with id {pipeline_id}")
+        raise UnknownPipeline(f"no pipeline with id {pipeline_id}")
     return rows

@@ -1,0 +1,1 @@
+"""`run.py serve`: DevLake's REST API for PagerDuty connections, blueprints and pipelines."""

@@ -1,0 +1,277 @@
+"""`run.py serve` as a real server process: the seed's curl commands run literally, then DevLake's
+connection, blueprint and pipeline endpoints and their edge cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from simulator.data import generate
+from simulator.server import SimulatorServer
+
+from .conftest import SIM_TOKEN, query
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "api-test-secret-42"
+SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(database, **env_extra: str):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
+        "ENCRYPTION_SECRET": SECRET,
+        **env_extra,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/ping", timeout=1).ok:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read() if proc.stderr else "server did not start")
+
+
+@pytest.fixture
+def sim():
+    server = SimulatorServer(generate(seed=51, size=300, services=2, days=60), token=SIM_TOKEN)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(database):
+    proc, base = start_server(database)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def curl(command: str, base: str) -> dict:
+    """Run a curl command from the seed as written, pointed at this server."""
+    result = subprocess.run(
+        ["bash", "-c", command.replace("http://localhost:8080", base) + " --silent --show-error"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+SEED_CURL_CONNECTION = """curl --location --request POST 'http://localhost:8080/plugins/pagerduty/connections' \\
+--header 'Content-Type: application/json' \\
+--data-raw '{
+    "name": "PagerDuty-test1",
+    "endpoint": "https://api.PagerDuty.com",
+    "token": "<api-access-token>"
+}'"""
+
+SEED_CURL_BLUEPRINT = (
+    """curl --location --request POST 'http://localhost:8080/blueprints' \\
+--header 'Content-Type: application/json' \\
+--data-raw '"""
+    + json.dumps(SEED_BLUEPRINT, indent=4)
+    + "'"
+)
+
+SEED_CURL_TRIGGER = """curl --location --request POST 'http://localhost:8080/blueprints/<blueprintId>/trigger' \\
+--header 'Content-Type: application/json'"""
+
+
+def wait_for(base: str, pipeline_id: int, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pipeline = requests.get(f"{base}/pipelines/{pipeline_id}", timeout=10).json()
+        if pipeline["status"] in ("TASK_COMPLETED", "TASK_FAILED"):
+            return pipeline
+        time.sleep(0.5)
+    raise AssertionError(f"pipeline {pipeline_id} still running")
+
+
+def test_seed_curl_commands_verbatim(api, database, sim) -> None:
+    connection = curl(SEED_CURL_CONNECTION, api)
+    assert connection["id"] == 1 and connection["name"] == "PagerDuty-test1"
+    assert connection["token"] == "********" and "<api-access-token>" not in json.dumps(connection)
+    # the seed's endpoint is the real PagerDuty: point the connection at the simulator instead
+    patched = requests.patch(
+        f"{api}/plugins/pagerduty/connections/1", json={"endpoint": sim.url, "token": SIM_TOKEN}, timeout=10
+    )
+    assert patched.status_code == 200 and SIM_TOKEN not in patched.text
+
+    blueprint = curl(SEED_CURL_BLUEPRINT, api)
+    assert blueprint["name"] == "test-blueprint" and blueprint["id"] == 1
+
+    pipeline = curl(SEED_CURL_TRIGGER.replace("<blueprintId>", str(blueprint["id"])), api)
+    assert pipeline["status"] in ("TASK_CREATED", "TASK_RUNNING")
+    done = wait_for(api, pipeline["id"])
+    assert done["status"] == "TASK_COMPLETED", done
+    assert done["incidents"] == 300 and done["dbtResult"].startswith("dbt build:")
+    assert query(database, "SELECT COUNT(*) FROM issues WHERE type = 'INCIDENT'", database=database.name) == [
+        (300,)
+    ]
+    assert query(database, "SELECT COUNT(*) > 0 FROM dora_mttr_monthly", database=database.name) == [(1,)]
+    listed = requests.get(f"{api}/blueprints/1/pipelines", timeout=10).json()
+    assert listed["count"] == 1 and listed["pipelines"][0]["id"] == pipeline["id"]
+
+
+def test_connection_crud_masks_tokens_and_refuses_bad_input(api, database, sim) -> None:
+    created = requests.post(
+        f"{api}/plugins/pagerduty/connections",
+        json={"name": "a", "endpoint": sim.url, "token": SIM_TOKEN, "rateLimitPerHour": 3000},
+    )
+    assert created.status_code == 201
+    for response in (
+        created,
+        requests.get(f"{api}/plugins/pagerduty/connections"),
+        requests.get(f"{api}/plugins/pagerduty/connections/1"),
+    ):
+        assert SIM_TOKEN not in response.text and "********" in response.text
+    assert requests.post(f"{api}/plugins/pagerduty/connections/1/test").json()["success"] is True
+    tested = requests.post(
+        f"{api}/plugins/pagerduty/test", json={"name": "x", "endpoint": sim.url, "token": "nope"}
+    )
+    assert tested.status_code == 400 and tested.json()["success"] is False
+
+    malformed = requests.post(
+        f"{api}/plugins/pagerduty/connections", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    wrong_type = requests.post(
+        f"{api}/plugins/pagerduty/connections",
+        json={"name": "b", "endpoint": sim.url, "token": "t", "rateLimitPerHour": "many"},
+    )
+    unknown = requests.post(
+        f"{api}/plugins/pagerduty/connections",
+        json={"name": "b", "endpoint": sim.url, "token": "t", "colour": "red"},
+    )
+    duplicate = requests.post(
+        f"{api}/plugins/pagerduty/connections", json={"name": "a", "endpoint": sim.url, "token": "t"}
+    )
+    huge = requests.post(
+        f"{api}/plugins/pagerduty/connections",
+        data="x" * 1_100_000,
+        headers={"Content-Type": "application/json"},
+    )
+    assert [r.status_code for r in (malformed, wrong_type, unknown, duplicate, huge)] == [
+        400,
+        400,
+        400,
+        400,
+        413,
+    ]
+    assert "rateLimitPerHour" in wrong_type.json()["message"] and "colour" in unknown.json()["message"]
+    assert query(database, "SELECT COUNT(*) FROM _tool_pagerduty_connections", database=database.name) == [
+        (1,)
+    ]
+
+    assert requests.get(f"{api}/plugins/pagerduty/connections/9").status_code == 404
+    assert requests.get(f"{api}/blueprints/9").status_code == 404
+    assert requests.get(f"{api}/pipelines/9").status_code == 404
+    assert requests.delete(f"{api}/plugins/pagerduty/connections/1").status_code == 200
+    assert requests.get(f"{api}/plugins/pagerduty/connections").json() == []
+
+
+def test_blueprint_errors_and_conflict(api, database, sim) -> None:
+    sim.set_faults(slow_every=1, slow_seconds=0.4)
+    requests.post(
+        f"{api}/plugins/pagerduty/connections", json={"name": "s", "endpoint": sim.url, "token": SIM_TOKEN}
+    )
+    bad_plugin = json.loads(json.dumps(SEED_BLUEPRINT))
+    bad_plugin["settings"]["connections"][0]["plugin"] = "jira"
+    unknown_conn = json.loads(json.dumps(SEED_BLUEPRINT))
+    unknown_conn["settings"]["connections"][0]["connectionId"] = 7
+    for body, message in (
+        (bad_plugin, "'jira' is not supported"),
+        (unknown_conn, "no PagerDuty connection with id 7"),
+        ({**SEED_BLUEPRINT, "surprise": 1}, "unknown field(s) surprise"),
+    ):
+        response = requests.post(f"{api}/blueprints", json=body)
+        assert response.status_code == 400 and message in response.json()["message"]
+    assert requests.get(f"{api}/blueprints").json()["count"] == 0
+
+    blueprint = requests.post(f"{api}/blueprints", json=SEED_BLUEPRINT).json()
+    first = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger").json()
+    second = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger")
+    assert second.status_code == 409 and second.json()["pipelineId"] == first["id"]
+    sim.set_faults()
+    assert wait_for(api, first["id"])["status"] == "TASK_COMPLETED"
+    renamed = requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"name": "renamed"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "renamed"
+    assert requests.delete(f"{api}/blueprints/{blueprint['id']}").status_code == 200
+
+
+def test_cron_blueprint_fires_on_its_own(api, database, sim) -> None:
+    requests.post(
+        f"{api}/plugins/pagerduty/connections", json={"name": "s", "endpoint": sim.url, "token": SIM_TOKEN}
+    )
+    body = {**SEED_BLUEPRINT, "isManual": False, "cronConfig": "*/3 * * * * *", "name": "every-3-seconds"}
+    blueprint = requests.post(f"{api}/blueprints", json=body).json()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = requests.get(f"{api}/blueprints/{blueprint['id']}/pipelines").json()["pipelines"]
+        if len([r for r in runs if r["status"] == "TASK_COMPLETED"]) >= 2:
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("the cron blueprint did not run twice")
+    requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"enable": False})
+
+
+def test_restart_marks_abandoned_pipelines_failed(database) -> None:
+    proc, base = start_server(database)
+    proc.terminate()
+    proc.wait(timeout=30)
+    with database.connect(database.name) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO _devlake_pipelines (blueprint_name, status, began_at) VALUES ('x', 'TASK_RUNNING', NOW())"
+        )
+    proc, base = start_server(database)
+    try:
+        pipeline = requests.get(f"{base}/pipelines/1", timeout=10).json()
+        assert pipeline["status"] == "TASK_FAILED" and "server stopped" in pipeline["message"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_api_token_guards_everything_but_ping(database) -> None:
+    proc, base = start_server(database, API_TOKEN="s3cret-api-token")
+    try:
+        assert requests.get(f"{base}/ping", timeout=10).status_code == 200
+        assert requests.get(f"{base}/blueprints", timeout=10).status_code == 401
+        ok = requests.get(
+            f"{base}/blueprints", headers={"Authorization": "Bearer s3cret-api-token"}, timeout=10
+        )
+        assert ok.status_code == 200
+        assert requests.get(
+            f"{base}/openapi.json", headers={"Authorization": "Bearer s3cret-api-token"}, timeout=10
+        ).json()["paths"]["/blueprints/{blueprint_id}/trigger"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

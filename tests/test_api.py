@@ -275,3 +275,49 @@ def test_api_token_guards_everything_but_ping(database) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_api_and_cli_share_connections_and_pipelines(api, database, sim) -> None:
+    env = {
+        **os.environ,
+        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
+        "ENCRYPTION_SECRET": SECRET,
+        "PD_TOKEN": SIM_TOKEN,
+    }
+    added = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run.py"),
+            "connections",
+            "add",
+            "--name",
+            "from-cli",
+            "--endpoint",
+            sim.url,
+            "--token-env",
+            "PD_TOKEN",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert added.returncode == 0, added.stderr
+    assert [c["name"] for c in requests.get(f"{api}/plugins/pagerduty/connections").json()] == ["from-cli"]
+    requests.post(
+        f"{api}/plugins/pagerduty/connections",
+        json={"name": "from-api", "endpoint": sim.url, "token": SIM_TOKEN},
+    )
+    listed = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "connections", "list"], env=env, capture_output=True, text=True
+    )
+    assert "from-cli" in listed.stdout and "from-api" in listed.stdout and SIM_TOKEN not in listed.stdout
+    blueprint = requests.post(f"{api}/blueprints", json=SEED_BLUEPRINT).json()
+    pipeline = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger").json()
+    wait_for(api, pipeline["id"])
+    shown = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "pipelines", "show", str(pipeline["id"])],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(shown.stdout)["status"] == "TASK_COMPLETED"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,6 +16,7 @@ from ingestion.pipeline import ConnectionSpec
 from .connections import validate_connection
 from .crypto import decrypt, encrypt, encryption_secret
 from .errors import InputError
+from .lake_tables import connect_with_table, utc_now
 
 TABLE = "_tool_pagerduty_connections"
 _UNKNOWN_DATABASE, _NO_SUCH_TABLE = 1049, 1146
@@ -56,16 +56,12 @@ class ConnectionStore:
         self.environ = environ
 
     def _conn(self):
-        self.database.ensure_databases()
-        conn = self.database.connect(self.database.name)
-        with conn.cursor() as cur:
-            cur.execute(_DDL)
-        return conn
+        return connect_with_table(self.database, _DDL)
 
     def add(self, fields: dict[str, Any]) -> int:
         spec = validate_connection({**fields, "id": 1}, "connection", self.environ)
         secret = encryption_secret(self.environ)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         with self._conn() as conn, conn.cursor() as cur:
             cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s", (spec.name,))
             if cur.fetchone():
@@ -122,7 +118,7 @@ class ConnectionStore:
                     spec.proxy,
                     spec.rate_limit_per_hour,
                     encrypt(spec.token, secret),
-                    datetime.now(UTC).replace(tzinfo=None),
+                    utc_now(),
                     conn_id,
                 ),
             )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Optional
 
 from ingestion.database import Database
 
 from .errors import InputError
+from .lake_tables import connect_with_table, utc_now
 
 TABLE = "_devlake_pipelines"
 CREATED, RUNNING, COMPLETED, FAILED = "TASK_CREATED", "TASK_RUNNING", "TASK_COMPLETED", "TASK_FAILED"
@@ -47,16 +47,10 @@ class UnknownPipeline(InputError):
     pass
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _connection(database: Database):
     """A connection to the lake database with the table in place (an older table gains blueprint_id)."""
-    database.ensure_databases()
-    conn = database.connect(database.name)
+    conn = connect_with_table(database, _DDL)
     with conn.cursor() as cur:
-        cur.execute(_DDL)
         cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE 'blueprint_id'")
         if not cur.fetchone():
             cur.execute(f"ALTER TABLE `{TABLE}` ADD COLUMN blueprint_id BIGINT UNSIGNED NULL AFTER id")
@@ -80,14 +74,15 @@ class PipelineRecord:
             cur.execute(
                 f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at)"
                 " VALUES (%s, %s, %s, %s)",
-                (blueprint_id, blueprint_name, status, _now()),
+                (blueprint_id, blueprint_name, status, utc_now()),
             )
             return cls(database, int(cur.lastrowid))
 
     def mark_running(self) -> None:
         with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
             cur.execute(
-                f"UPDATE `{TABLE}` SET status = %s, began_at = %s WHERE id = %s", (RUNNING, _now(), self.id)
+                f"UPDATE `{TABLE}` SET status = %s, began_at = %s WHERE id = %s",
+                (RUNNING, utc_now(), self.id),
             )
 
     def finish(
@@ -103,7 +98,7 @@ class PipelineRecord:
             cur.execute(
                 f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s, incidents = %s,"
                 " deployments = %s, requests = %s, dbt_result = %s WHERE id = %s",
-                (status, _now(), message, incidents, deployments, requests, dbt_result, self.id),
+                (status, utc_now(), message, incidents, deployments, requests, dbt_result, self.id),
             )
 
 
@@ -112,7 +107,7 @@ def fail_abandoned(database: Database) -> int:
     with _connection(database) as conn, conn.cursor() as cur:
         cur.execute(
             f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s WHERE status IN (%s, %s)",
-            (FAILED, _now(), "the server stopped while this pipeline ran", CREATED, RUNNING),
+            (FAILED, utc_now(), "the server stopped while this pipeline ran", CREATED, RUNNING),
         )
         return cur.rowcount
 

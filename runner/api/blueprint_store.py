@@ -4,12 +4,12 @@ the body as posted, plus its id and times."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any, Optional
 
 from ingestion.database import Database
 
 from ..errors import InputError
+from ..lake_tables import connect_with_table, utc_now
 
 TABLE = "_devlake_blueprints"
 _DDL = f"""
@@ -28,20 +28,12 @@ class UnknownBlueprint(InputError):
     pass
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 class BlueprintStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
     def _conn(self):
-        self.database.ensure_databases()
-        conn = self.database.connect(self.database.name)
-        with conn.cursor() as cur:
-            cur.execute(_DDL)
-        return conn
+        return connect_with_table(self.database, _DDL)
 
     def _check_name(self, cur, name: str, exclude: Optional[int] = None) -> None:
         cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s AND id <> %s", (name, exclude or 0))
@@ -49,7 +41,7 @@ class BlueprintStore:
             raise InputError(f"name: a blueprint named {name!r} exists already")
 
     def add(self, body: dict[str, Any]) -> dict[str, Any]:
-        now = _now()
+        now = utc_now()
         with self._conn() as conn, conn.cursor() as cur:
             self._check_name(cur, body["name"])
             cur.execute(
@@ -79,7 +71,7 @@ class BlueprintStore:
             self._check_name(cur, body["name"], exclude=blueprint_id)
             cur.execute(
                 f"UPDATE `{TABLE}` SET name = %s, body = %s, updated_at = %s WHERE id = %s",
-                (body["name"], json.dumps(body), _now(), blueprint_id),
+                (body["name"], json.dumps(body), utc_now(), blueprint_id),
             )
         return self.get(blueprint_id)
 

@@ -219,3 +219,40 @@ def test_simulator_change_events_end_to_end(database) -> None:
         assert [row[:3] for row in cfr(database)] == expected
     finally:
         server.stop()
+
+
+def test_a_gap_over_90_days_warns_that_deployments_are_lost(database) -> None:
+    """The previous change-event load is older than PagerDuty's retention: the run says so."""
+    from datetime import UTC, datetime
+
+    from dlt.common.versioned_state import compress_state, decompress_state
+
+    from ingestion.pipeline import ConnectionSpec, ScopeSpec, load_scope
+    from simulator.data import generate
+    from simulator.server import SimulatorServer
+
+    from .conftest import FAST_RETRY, SIM_TOKEN
+
+    server = SimulatorServer(generate(seed=5, size=50, services=2, days=30), token=SIM_TOKEN)
+    server.start()
+    try:
+        connection = ConnectionSpec(id=1, name="sim", endpoint=server.url, token=SIM_TOKEN)
+        scope = ScopeSpec(start_date=datetime(2020, 1, 1, tzinfo=UTC))
+        assert load_scope(connection, scope, database, retry=FAST_RETRY).stats.warnings == []
+        # wind the change events' high-water mark back 100 days, as if the loader had not run since
+        with database.connect(database.raw_name) as conn, conn.cursor() as cur:
+            cur.execute("SELECT version, state FROM _dlt_pipeline_state ORDER BY version DESC LIMIT 1")
+            version, packed = cur.fetchone()
+            state = decompress_state(packed)
+            marks = state["sources"]["pagerduty"]["resources"]["change_events"]["collected_until"]
+            marks["*"] = "2020-01-01T00:00:00Z"
+            cur.execute(
+                "UPDATE _dlt_pipeline_state SET state = %s WHERE version = %s",
+                (compress_state(state), version),
+            )
+        again = load_scope(connection, scope, database, retry=FAST_RETRY)
+        assert len(again.stats.warnings) == 1
+        assert "between 2020-01-01T00:00:00Z and" in again.stats.warnings[0]
+        assert "are lost for good" in again.stats.warnings[0]
+    finally:
+        server.stop()

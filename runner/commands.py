@@ -201,4 +201,10 @@ def serve_command(args: argparse.Namespace, database: Database) -> int:
     app = create_app(database, api_token=os.environ.get("API_TOKEN") or None, schedule=not args.no_schedule)
     out.info(f"serving DevLake's API on http://{args.host}:{args.port} (docs: /swagger)", event="serve")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    return 0
+    # stopped (SIGINT/SIGTERM): do not wait for pipelines in flight, whose thread pools would hold the
+    # interpreter open; record them as failed and leave at once
+    app.state.runner.abandon()
+    out.info("server stopped", event="serve_stopped")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

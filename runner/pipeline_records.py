@@ -102,12 +102,22 @@ class PipelineRecord:
             )
 
 
-def fail_abandoned(database: Database) -> int:
-    """Pipelines left created or running by a server that died: marked failed, never waited on."""
+def fail_abandoned(database: Database, pipeline_ids: Optional[list[int]] = None) -> int:
+    """Pipelines a server left created or running (it died, or stopped mid-run): marked failed, never waited
+    on. Without ids, every pipeline the API started (those with a blueprint id); runs started by `run.py
+    run` or `schedule`, which have none, are not the server's to judge."""
+    if pipeline_ids is None:
+        scope, ids = "blueprint_id IS NOT NULL", []
+    elif not pipeline_ids:
+        return 0
+    else:
+        scope, ids = f"id IN ({', '.join(['%s'] * len(pipeline_ids))})", list(pipeline_ids)
+    message = "the server stopped while this pipeline ran"
     with _connection(database) as conn, conn.cursor() as cur:
         cur.execute(
-            f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s WHERE status IN (%s, %s)",
-            (FAILED, utc_now(), "the server stopped while this pipeline ran", CREATED, RUNNING),
+            f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s"
+            f" WHERE status IN (%s, %s) AND {scope}",
+            (FAILED, utc_now(), message, CREATED, RUNNING, *ids),
         )
         return cur.rowcount
 

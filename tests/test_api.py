@@ -249,12 +249,15 @@ def test_restart_marks_abandoned_pipelines_failed(database) -> None:
     proc.wait(timeout=30)
     with database.connect(database.name) as conn, conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO _devlake_pipelines (blueprint_name, status, began_at) VALUES ('x', 'TASK_RUNNING', NOW())"
+            "INSERT INTO _devlake_pipelines (blueprint_id, blueprint_name, status, began_at)"
+            " VALUES (1, 'x', 'TASK_RUNNING', NOW()), (NULL, 'cli-run', 'TASK_RUNNING', NOW())"
         )
     proc, base = start_server(database)
     try:
         pipeline = requests.get(f"{base}/pipelines/1", timeout=10).json()
         assert pipeline["status"] == "TASK_FAILED" and "server stopped" in pipeline["message"]
+        # a run of `run.py run` (no blueprint id) is not the server's: left as it is
+        assert requests.get(f"{base}/pipelines/2", timeout=10).json()["status"] == "TASK_RUNNING"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -321,3 +324,26 @@ def test_api_and_cli_share_connections_and_pipelines(api, database, sim) -> None
         text=True,
     )
     assert json.loads(shown.stdout)["status"] == "TASK_COMPLETED"
+
+
+def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim) -> None:
+    sim.set_faults(slow_every=1, slow_seconds=0.5)
+    proc, base = start_server(database)
+    try:
+        requests.post(
+            f"{base}/plugins/pagerduty/connections",
+            json={"name": "s", "endpoint": sim.url, "token": SIM_TOKEN},
+        )
+        blueprint = requests.post(f"{base}/blueprints", json=SEED_BLUEPRINT).json()
+        pipeline = requests.post(f"{base}/blueprints/{blueprint['id']}/trigger").json()
+        time.sleep(1.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    rows = query(
+        database,
+        "SELECT status, message FROM _devlake_pipelines WHERE id = %s",
+        pipeline["id"],
+        database=database.name,
+    )
+    assert rows == [("TASK_FAILED", "the server stopped while this pipeline ran")]

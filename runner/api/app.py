@@ -255,4 +255,5 @@ def create_app(
         rows = list_pipelines(database, pipeline_id)
         return _pipeline(rows[0])
 
+    app.state.runner = runner
     return app

@@ -18,7 +18,7 @@ from ..cli import run_blueprint
 from ..connection_store import ConnectionStore
 from ..errors import InputError
 from ..output import out
-from ..pipeline_records import CREATED, FAILED, PipelineRecord
+from ..pipeline_records import CREATED, FAILED, PipelineRecord, fail_abandoned
 from .blueprint_store import BlueprintStore, body_of
 
 
@@ -70,6 +70,12 @@ class PipelineRunner:
         finally:
             with self._lock:
                 self._running.pop(blueprint_id, None)
+
+    def abandon(self) -> None:
+        """The server is stopping: its pipelines in flight are recorded as failed (their loads were not
+        committed, so the next run fetches what they missed)."""
+        with self._lock:
+            fail_abandoned(self.database, list(self._running.values()))
 
     def running(self, blueprint_id: int) -> Optional[int]:
         with self._lock:

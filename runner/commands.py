@@ -11,14 +11,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from croniter import croniter
-
 from ingestion.database import Database
 
 from .blueprint import load_blueprint
 from .connection_check import check_connection
 from .connection_store import ConnectionStore
 from .connections import load_connections
+from .cron import next_fire
 from .errors import InputError
 from .output import out
 from .pipeline_records import list_pipelines
@@ -149,16 +148,6 @@ def management_command(args: argparse.Namespace, database: Database) -> int:
     return 0
 
 
-def _cron(expression: str) -> croniter:
-    """DevLake's cronConfig: five fields, or six with seconds first; @daily-style names too."""
-    fields = expression.split()
-    second_first = len(fields) == 6
-    try:
-        return croniter(expression, datetime.now(UTC), second_at_beginning=second_first)
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"cronConfig: {expression!r} is not a cron expression ({exc})") from None
-
-
 def schedule_command(
     args: argparse.Namespace, database: Database, run: Callable[[argparse.Namespace, Database], int]
 ) -> int:
@@ -168,12 +157,11 @@ def schedule_command(
         raise InputError(
             "cronConfig: the blueprint is manual; use `run.py run`, or give it a cron expression"
         )
-    schedule = _cron(blueprint.cron)
+    due = next_fire(blueprint.cron, datetime.now(UTC))
     runs = 0
     worst = 0
     out.info(f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}", event="schedule")
     while True:
-        due = schedule.get_next(datetime)
         wait = (due - datetime.now(UTC)).total_seconds()
         if wait > 0:
             time.sleep(wait)
@@ -188,7 +176,7 @@ def schedule_command(
         if args.max_runs and runs >= args.max_runs:
             break
         # the next fire time after this run ended: missed ticks are skipped, not queued
-        schedule = _cron(blueprint.cron)
+        due = next_fire(blueprint.cron, datetime.now(UTC))
     return worst
 
 

@@ -63,9 +63,7 @@ class ConnectionStore:
         secret = encryption_secret(self.environ)
         now = utc_now()
         with self._conn() as conn, conn.cursor() as cur:
-            cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s", (spec.name,))
-            if cur.fetchone():
-                raise InputError(f"name: a connection named {spec.name!r} exists already")
+            self._check_name(cur, spec.name)
             cur.execute(
                 f"INSERT INTO `{TABLE}` (name, endpoint, proxy, rate_limit_per_hour, token, created_at,"
                 " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
@@ -81,22 +79,25 @@ class ConnectionStore:
             )
             return int(cur.lastrowid)
 
-    def _row(self, cur, conn_id: int) -> dict[str, Any]:
-        cur.execute(
-            f"SELECT id, name, endpoint, proxy, rate_limit_per_hour, token, created_at, updated_at"
-            f" FROM `{TABLE}` WHERE id = %s",
-            (conn_id,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            raise UnknownConnection(f"no PagerDuty connection with id {conn_id}")
+    def _rows(self, cur, conn_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """Stored connections (all, or the one with `conn_id`, which must exist), in one query."""
         keys = ("id", "name", "endpoint", "proxy", "rate_limit_per_hour", "token", "created_at", "updated_at")
-        return dict(zip(keys, row, strict=True))
+        where, args = ("WHERE id = %s", (conn_id,)) if conn_id is not None else ("", ())
+        cur.execute(f"SELECT {', '.join(keys)} FROM `{TABLE}` {where} ORDER BY id", args)
+        rows = [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+        if conn_id is not None and not rows:
+            raise UnknownConnection(f"no PagerDuty connection with id {conn_id}")
+        return rows
+
+    def _check_name(self, cur, name: str, exclude: int = 0) -> None:
+        cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s AND id <> %s", (name, exclude))
+        if cur.fetchone():
+            raise InputError(f"name: a connection named {name!r} exists already")
 
     def update(self, conn_id: int, changes: dict[str, Any]) -> None:
         secret = encryption_secret(self.environ)
         with self._conn() as conn, conn.cursor() as cur:
-            current = self._row(cur, conn_id)
+            (current,) = self._rows(cur, conn_id)
             merged = {
                 "name": current["name"],
                 "endpoint": current["endpoint"],
@@ -106,9 +107,7 @@ class ConnectionStore:
                 **{k: v for k, v in changes.items() if v is not None},
             }
             spec = validate_connection({**merged, "id": conn_id}, "connection", self.environ)
-            cur.execute(f"SELECT id FROM `{TABLE}` WHERE name = %s AND id <> %s", (spec.name, conn_id))
-            if cur.fetchone():
-                raise InputError(f"name: a connection named {spec.name!r} exists already")
+            self._check_name(cur, spec.name, exclude=conn_id)
             cur.execute(
                 f"UPDATE `{TABLE}` SET name = %s, endpoint = %s, proxy = %s, rate_limit_per_hour = %s,"
                 " token = %s, updated_at = %s WHERE id = %s",
@@ -125,17 +124,13 @@ class ConnectionStore:
 
     def delete(self, conn_id: int) -> None:
         with self._conn() as conn, conn.cursor() as cur:
-            self._row(cur, conn_id)
+            self._rows(cur, conn_id)
             cur.execute(f"DELETE FROM `{TABLE}` WHERE id = %s", (conn_id,))
 
     def public(self, conn_id: Optional[int] = None) -> list[dict[str, Any]]:
         """Connections as they may be shown: token masked, proxy password hidden."""
         with self._conn() as conn, conn.cursor() as cur:
-            ids = [conn_id] if conn_id is not None else None
-            if ids is None:
-                cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
-                ids = [row[0] for row in cur.fetchall()]
-            rows = [self._row(cur, i) for i in ids]
+            rows = self._rows(cur, conn_id)
         return [
             {
                 "id": row["id"],
@@ -156,8 +151,7 @@ class ConnectionStore:
         secret = encryption_secret(self.environ)
         try:
             with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
-                cur.execute(f"SELECT id FROM `{TABLE}` ORDER BY id")
-                rows = [self._row(cur, r[0]) for r in cur.fetchall()]
+                rows = self._rows(cur)
         except (pymysql.err.OperationalError, pymysql.err.ProgrammingError) as exc:
             if exc.args and exc.args[0] in (_UNKNOWN_DATABASE, _NO_SUCH_TABLE):
                 return {}

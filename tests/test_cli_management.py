@@ -48,18 +48,15 @@ def cli(
     )
 
 
-def test_connections_lifecycle_never_shows_the_token(database, sim) -> None:
-    added = cli(
-        database,
-        "connections",
-        "add",
-        "--name",
-        "PagerDuty-test1",
-        "--endpoint",
-        sim.url,
-        "--token-env",
-        "PD_TOKEN",
+def add_connection(database, endpoint: str, name: str = "PagerDuty-test1") -> subprocess.CompletedProcess:
+    """`connections add` as a user types it, the token taken from PD_TOKEN."""
+    return cli(
+        database, "connections", "add", "--name", name, "--endpoint", endpoint, "--token-env", "PD_TOKEN"
     )
+
+
+def test_connections_lifecycle_never_shows_the_token(database, sim) -> None:
+    added = add_connection(database, sim.url)
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "connection 1 saved"
 
@@ -118,20 +115,7 @@ def test_missing_encryption_secret_is_a_clear_error(database, sim) -> None:
 
 
 def test_run_uses_saved_connections_and_records_pipelines(database, sim, tmp_path) -> None:
-    assert (
-        cli(
-            database,
-            "connections",
-            "add",
-            "--name",
-            "PagerDuty-test1",
-            "--endpoint",
-            sim.url,
-            "--token-env",
-            "PD_TOKEN",
-        ).returncode
-        == 0
-    )
+    assert add_connection(database, sim.url).returncode == 0
     blueprint = tmp_path / "blueprint.json"
     blueprint.write_text(json.dumps(SEED_BLUEPRINT))
     ok = cli(database, "run", "--blueprint", str(blueprint), "--quiet")

@@ -4,18 +4,16 @@ schedule of enabled, non-manual blueprints."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Optional
-
-from croniter import croniter
 
 from ingestion.database import Database
 
 from ..blueprint import Blueprint, parse_blueprint
 from ..cli import run_blueprint
 from ..connection_store import ConnectionStore
+from ..cron import next_fire
 from ..errors import InputError
 from ..output import out
 from ..pipeline_records import CREATED, FAILED, PipelineRecord, fail_abandoned
@@ -118,18 +116,15 @@ class Scheduler:
             known = self._next.get(blueprint["id"])
             if known is None or known[0] != cron:
                 try:
-                    schedule = croniter(cron, now, second_at_beginning=len(cron.split()) == 6)
-                except (ValueError, KeyError):
-                    continue
-                self._next[blueprint["id"]] = (cron, schedule.get_next(datetime))
+                    self._next[blueprint["id"]] = (cron, next_fire(cron, now))
+                except InputError:
+                    pass  # validated when saved; an expression croniter refuses never fires
                 continue
             if now >= known[1]:
                 try:
                     self.runner.trigger(blueprint["id"])
                 except AlreadyRunning:
                     pass  # one pipeline per blueprint at a time: this tick is skipped
-                schedule = croniter(cron, now, second_at_beginning=len(cron.split()) == 6)
-                self._next[blueprint["id"]] = (cron, schedule.get_next(datetime))
+                self._next[blueprint["id"]] = (cron, next_fire(cron, now))
         for gone in set(self._next) - seen:
             del self._next[gone]
-        time.sleep(0)

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 import requests
 
-from simulator import generate, logs, running
+from simulator import generate, running
 from simulator.api import add_months
 from simulator.catalog import LONG_TITLE_LEN
+from simulator.query import log_window
 
 TOKEN = "sim-token"
 END = datetime(2024, 6, 30, 12, 0, 0, tzinfo=UTC)
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
+LA = ZoneInfo("America/Los_Angeles")
 
 
 def ts(text: str) -> datetime:
@@ -28,6 +34,22 @@ def ts(text: str) -> datetime:
 
 def z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def in_la(text: str) -> bool:
+    """Rendered with the offset Los Angeles had at that instant (-08:00 or -07:00, never Z)."""
+    moment = ts(text)
+    return bool(ISO.match(text)) and not text.endswith("Z") and moment.utcoffset() == moment.astimezone(LA).utcoffset()
+
+
+class Clock:
+    """A server clock the test moves by hand (replaces Api.clock)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +216,7 @@ def test_status_service_and_urgency_filters(fixed, http) -> None:
 
 def test_sort_by(fixed, http) -> None:
     def numbers(sort_by: str) -> list[dict]:
-        body = get(http, fixed, "/incidents", date_range="all", limit=100, sort_by=sort_by).json()
+        body = get(http, fixed, "/incidents", date_range="all", limit=100, sort_by=sort_by, time_zone="UTC").json()
         return body["incidents"]
 
     assert [i["incident_number"] for i in numbers("incident_number:desc")] == list(range(2000, 1900, -1))
@@ -212,7 +234,8 @@ def test_get_by_id_or_number_and_404(fixed, http) -> None:
     listed = get(http, fixed, "/incidents", date_range="all", offset=123, limit=1).json()["incidents"][0]
     by_id = get(http, fixed, f"/incidents/{listed['id']}").json()["incident"]
     by_number = get(http, fixed, f"/incidents/{listed['incident_number']}").json()["incident"]
-    assert listed == by_id == by_number == fixed.dataset.incident(listed["id"])
+    assert listed == by_id == by_number == fixed.dataset.incident(listed["id"], tz="America/Los_Angeles")
+    assert in_la(listed["created_at"]) and fixed.dataset.incident(listed["id"])["created_at"].endswith("Z")
     for missing in ("QZZZZZZ", "0", "999999", "nope"):
         response = get(http, fixed, f"/incidents/{missing}")
         assert response.status_code == 404
@@ -250,15 +273,19 @@ def test_incident_shape(fixed, http) -> None:
         assert re.fullmatch(r"Q[0-9A-Z]{6}", incident["id"])
         assert incident["summary"] == f"[#{incident['incident_number']}] {incident['title']}"
         assert incident["html_url"] == f"https://acme.pagerduty.com/incidents/{incident['id']}"
-        for key in ("created_at", "updated_at", "last_status_change_at"):
-            assert ISO.match(incident[key])
+        times = [incident[k] for k in ("created_at", "updated_at", "last_status_change_at")]
+        times += [incident["resolved_at"]] if incident.get("resolved_at") else []
+        times += [a["at"] for a in incident["assignments"] + incident["acknowledgements"]]
+        assert all(in_la(t) for t in times), times  # the account's zone (America/Los_Angeles) by default
         if incident["status"] == "resolved":
             assert incident["assignments"] == [] and incident["acknowledgements"] == []
+            assert incident["resolve_reason"] is None
             if "resolved_at" not in incident:
                 missing_resolved_at += 1
-                assert incident["last_status_change_at"] < "2023-05-01"
+                assert ts(incident["last_status_change_at"]) < datetime(2023, 5, 1, tzinfo=UTC)
             else:
-                assert incident["resolved_at"] == incident["last_status_change_at"] >= incident["created_at"]
+                assert incident["resolved_at"] == incident["last_status_change_at"]
+                assert ts(incident["resolved_at"]) >= ts(incident["created_at"])
         else:
             assert incident["resolved_at"] is None and incident["assignments"]
             assert bool(incident["acknowledgements"]) == (incident["status"] == "acknowledged")
@@ -272,11 +299,12 @@ def test_incident_shape(fixed, http) -> None:
 
 
 def test_step_changes_exactly_what_it_reports(fresh, http) -> None:
-    before = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all")}
+    before = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all", time_zone="UTC")}
     now = datetime.now(UTC)
     result = fresh.dataset.step(new=4, acknowledge=2, reassign=2, resolve=3, now=now)
-    after = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all")}
+    after = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all", time_zone="UTC")}
     assert [len(result[k]) for k in ("acknowledged", "reassigned", "resolved", "created")] == [2, 2, 3, 4]
+    assert result["escalated"] == []  # escalate defaults to 0
     touched = set().union(*result.values())
     assert len(touched) == 11
     for number, incident in before.items():
@@ -303,7 +331,11 @@ def test_step_changes_exactly_what_it_reports(fresh, http) -> None:
     recent = {i["incident_number"] for i in fetch_all(http, fresh)}
     assert set(result["created"]) <= recent
     log = get(http, fresh, f"/incidents/{result['acknowledged'][0]}/log_entries").json()["log_entries"]
-    assert log[-1]["type"] == "acknowledge_log_entry"
+    assert log[-1]["type"] == "acknowledge_log_entry" and ts(log[-1]["created_at"]) == now.replace(microsecond=0)
+    for number in result["reassigned"]:
+        log = get(http, fresh, f"/incidents/{number}/log_entries").json()["log_entries"]
+        assert log[-1]["type"] == "assign_log_entry"
+        assert log[-1]["assignees"] == [after[number]["assignments"][0]["assignee"]]
     changed = get(http, fresh, "/log_entries", since=z(now - timedelta(seconds=90)), limit=100).json()
     assert touched <= {int(e["incident"]["summary"][2:].split("]")[0]) for e in changed["log_entries"]}
 
@@ -324,6 +356,7 @@ def test_step_does_fewer_when_nothing_is_open_and_admin_endpoints(http) -> None:
             "acknowledged": [],
             "reassigned": [],
             "resolved": [],
+            "escalated": [],
             "created": list(range(32, 37)),
         }
         made = requests.post(
@@ -338,14 +371,14 @@ def test_step_does_fewer_when_nothing_is_open_and_admin_endpoints(http) -> None:
         )
         incident = made.json()
         assert incident["incident_number"] == 37 and incident["status"] == "acknowledged"
-        assert get(http, server, "/incidents/37").json()["incident"] == incident
+        assert get(http, server, "/incidents/37", time_zone="UTC").json()["incident"] == incident  # admin: UTC
         assert server.stats()["requests"] == 1  # admin calls are not API requests
 
 
 def test_change_event_retention_and_utc_rule(fixed, http) -> None:
     ds = fixed.dataset
     now = time.time()
-    assert min(ds.change_ts) < now - 100 * 86_400  # the dataset has them, the API must hide them
+    assert min(ds.change_keys)[0] < (now - 100 * 86_400) * 1000  # the dataset has them, the API must hide them
     since = z(datetime.now(UTC) - timedelta(days=120))
     events, offset = [], 0
     while True:
@@ -356,7 +389,11 @@ def test_change_event_retention_and_utc_rule(fixed, http) -> None:
         offset += 100
     cutoff = now - 90 * 86_400 - 2
     assert events and all(ts(e["timestamp"]).timestamp() >= cutoff for e in events)
-    assert abs(len(events) - sum(1 for t in ds.change_ts if t >= now - 90 * 86_400)) <= 1
+    retained = [
+        sent <= now * 1000 for (ms, _id), sent in zip(ds.change_keys, ds.change_sent, strict=True) if ms >= (now - 90 * 86_400) * 1000
+    ]
+    assert abs(len(events) - sum(retained)) <= 1
+    assert [ts(e["timestamp"]) for e in events] == sorted(ts(e["timestamp"]) for e in events)
     assert {e["custom_details"]["environment"] for e in events} == {"production", "staging"}
     assert len({e["integration"]["id"] for e in events}) >= 2 and any(len(e["services"]) == 2 for e in events)
     for bad in ("2024-01-01T00:00:00", "2024-01-01T00:00:00+02:00"):
@@ -425,7 +462,7 @@ def test_faults(http) -> None:
         server.set_faults()
         assert status() == 200
         stats = requests.get(server.url + "/_sim/stats", timeout=10).json()
-        assert stats["faults"] == {"429": 2, "5xx": 4, "truncated": 1, "slow": 1}
+        assert stats["faults"] == {"429": 2, "429_per_minute": 0, "5xx": 4, "truncated": 1, "slow": 1}
         assert stats["requests"] == 14 and stats["by_endpoint"] == {"GET /abilities": 13, "GET /incidents": 1}
         assert stats["log"][-1] == "GET /abilities" and stats["log"][-2] == "GET /abilities"
         assert "GET /incidents?date_range=all" in stats["log"]
@@ -441,7 +478,7 @@ def test_determinism() -> None:
     def dump(seed: int) -> bytes:
         ds = generate(seed, 1500, days=90, end=END, burst=300, change_events_now=anchor)
         incidents = [ds.render(s) for s in range(len(ds))]
-        entries = [logs.render(ds, s, q) for _, s, q in logs.window(ds, None, None)]
+        entries = [ds.log_entry(s, q) for _, s, q in log_window(ds, None, None)]
         return orjson.dumps([incidents, entries, ds.change_events])
 
     assert dump(1) == dump(1)

@@ -56,7 +56,7 @@ class Faults:
     """
 
     rate_limit_every: int = 0
-    rate_limit_reset: int = 1
+    rate_limit_reset: float = 1  # seconds; may be fractional, the header rounds up (at least 1)
     rate_limit_bare: bool = False
     rate_limit_per_minute: int = 0
     error_every: int = 0

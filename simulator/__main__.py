@@ -12,7 +12,8 @@ import sys
 import threading
 from datetime import datetime
 
-from .data import generate
+from .generate import generate
+from .query import WINDOW_BOUNDS
 from .server import SimulatorServer
 
 
@@ -32,6 +33,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="latest created_at, ISO-8601 with a zone (default: now); fixes the data for reproducible runs",
     )
     parser.add_argument("--token", default="sim-token")
+    parser.add_argument(
+        "--time-zone",
+        default="America/Los_Angeles",
+        help="the account's time zone (IANA name): times are rendered in it, naive since/until read in it",
+    )
+    parser.add_argument(
+        "--rate-limit-per-minute", type=int, default=0, help="at most N API requests per rolling minute"
+    )
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before every API answer")
+    parser.add_argument(
+        "--window-bounds", choices=WINDOW_BOUNDS, default="[)", help="since/until inclusive or exclusive"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser.parse_args(argv)
 
@@ -41,7 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     dataset = generate(
         args.seed, args.size, services=args.services, days=args.days, burst=args.burst, end=args.end
     )
-    server = SimulatorServer(dataset, token=args.token, host=args.host, port=args.port, verbose=args.verbose)
+    server = SimulatorServer(
+        dataset,
+        token=args.token,
+        host=args.host,
+        port=args.port,
+        account_time_zone=args.time_zone,
+        verbose=args.verbose,
+        latency=args.latency,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        window_bounds=args.window_bounds,
+    )
     url = server.bind()
 
     def shutdown(signum, frame) -> None:

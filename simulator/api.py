@@ -3,7 +3,9 @@
 Api.handle() turns (method, request target, headers) into (status, endpoint label, JSON body, headers).
 The rules it enforces are the ones a loader trips on: token auth, classic pagination with the
 offset+limit <= 10,000 ceiling, the 6-month since/until range, naive timestamps read in the account's
-time zone, and the 90-day retention of change events.
+time zone, times rendered in the account's zone (or the request's time_zone), change events listed by
+their sender's timestamp but only once received, their 90-day retention, and a configurable boundary
+convention for since/until.
 """
 
 from __future__ import annotations
@@ -12,18 +14,24 @@ import calendar
 import math
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
-from zoneinfo import ZoneInfo
 
 import orjson
 
-from . import logs
+from . import render
 from .catalog import STATUSES, URGENCIES
-from .query import SORT_FIELDS, ListView, select_incidents
-
-if TYPE_CHECKING:
-    from .data import Dataset
+from .query import (
+    SORT_FIELDS,
+    WINDOW_BOUNDS,
+    ListView,
+    change_events,
+    half_open,
+    incident_log,
+    log_window,
+    select_incidents,
+)
+from .store import Dataset
+from .times import Zone, parse_iso, zone
 
 MAX_WINDOW = 10_000
 CHANGE_EVENT_RETENTION = 90 * 86_400
@@ -64,19 +72,24 @@ def add_months(value: datetime, months: int) -> datetime:
     return value.replace(year=year, month=month + 1, day=day)
 
 
-def _ceil_ts(value: datetime) -> int:
-    """Whole-second bound: created_at >= 10:00:00.5 means >= 10:00:01, and < 10:00:00.5 means < 10:00:01."""
-    return math.ceil(value.timestamp())
-
-
 class Api:
     """Stateless request handler over one Dataset (the dataset does its own locking)."""
 
-    def __init__(self, dataset: Dataset, token: str, account_time_zone: str) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        token: str,
+        account_time_zone: str = "America/Los_Angeles",
+        window_bounds: str = "[)",
+    ) -> None:
         self.ds = dataset
         self.auth = f"Token token={token}"
-        self.tz = ZoneInfo(account_time_zone)
-        self.clock = time.time  # replaceable in tests; default windows are relative to the real clock
+        self.zone = zone(account_time_zone)
+        self.tz = self.zone.tzinfo
+        self.window_bounds = check_window_bounds(window_bounds)
+        # The server's clock (epoch seconds), replaceable in tests: default windows, change event
+        # retention and arrival, and the server's rate limits all read it.
+        self.clock = time.time
 
     # -------------------------------------------------------------------------------------- routing
     def route(self, method: str, path: str) -> tuple[str, tuple]:
@@ -169,11 +182,8 @@ class Api:
 
     def _parse_time(self, value: str, name: str, require_utc: bool = False) -> datetime:
         """ISO-8601; without an offset the value is read in the account's time zone (the real trap)."""
-        text = value.strip()
-        if text.endswith(("z", "Z")):
-            text = text[:-1] + "+00:00"
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = parse_iso(value)
         except ValueError:
             raise ApiError(
                 400, 2004, "Invalid Input Provided", [f"{name} is not a valid ISO8601 date"]
@@ -191,8 +201,21 @@ class Api:
             raise ApiError(400, 2004, "Invalid Input Provided", [f"{name} must be in UTC"])
         return parsed.astimezone(UTC)
 
+    def _zone(self, query: dict) -> Zone:
+        """The zone a response's times are rendered in: the request's time_zone, else the account's."""
+        name = self._one(query, "time_zone")
+        if name is None:
+            return self.zone
+        try:
+            return zone(name)
+        except ValueError:
+            raise ApiError(
+                400, 2001, "Invalid Input Provided", [f"time_zone {name!r} is not a valid time zone"]
+            ) from None
+
     def _window(self, query: dict) -> tuple[int | None, int | None]:
-        """since/until as PagerDuty applies them: default the last month, at most 6 calendar months."""
+        """since/until as PagerDuty applies them (default the last month, at most 6 calendar months),
+        as a half-open range of epoch seconds under the server's boundary convention."""
         if self._one(query, "date_range") == "all":
             return None, None
         raw_since, raw_until = self._one(query, "since"), self._one(query, "until")
@@ -215,7 +238,7 @@ class Api:
                 "Invalid date range",
                 ["The date range must be no more than 6 months, and since must precede until"],
             )
-        return _ceil_ts(since), _ceil_ts(until)
+        return half_open(since, until, self.window_bounds)
 
     # ------------------------------------------------------------------------------------- endpoints
     def _incidents(self, query: dict) -> dict:
@@ -236,11 +259,12 @@ class Api:
         field, _, direction = sort_by.partition(":")
         if field not in SORT_FIELDS or direction not in ("", "asc", "desc"):
             raise ApiError(400, 2001, "Invalid Input Provided", [f"sort_by {sort_by!r} is not supported"])
+        tz = self._zone(query)
         with self.ds.lock:
             view = select_incidents(
                 self.ds, since, until, services, statuses, urgencies, field, direction == "desc"
             )
-            return self._envelope("incidents", view, query, self.ds.render)
+            return self._envelope("incidents", view, query, lambda slot: render.incident(self.ds, slot, tz))
 
     @staticmethod
     def _codes(query: dict, name: str, allowed: tuple[str, ...]) -> set[int] | None:
@@ -259,43 +283,48 @@ class Api:
         return slot
 
     def _incidents_id(self, query: dict, ident: str) -> dict:
+        tz = self._zone(query)
         with self.ds.lock:
-            return {"incident": self.ds.render(self._slot(ident))}
+            return {"incident": render.incident(self.ds, self._slot(ident), tz)}
 
     def _incidents_id_log_entries(self, query: dict, ident: str) -> dict:
+        tz = self._zone(query)
         with self.ds.lock:
             slot = self._slot(ident)
-            entries = logs.incident_entries(self.ds, slot)
+            entries = incident_log(self.ds, slot)
             if self._one(query, "since") or self._one(query, "until"):
                 since, until = self._window(query)
-                entries = [e for e in entries if since <= e[0] < until]
-            return self._envelope("log_entries", ListView(entries), query, self._render_log)
+                entries = [
+                    e for e in entries if (since is None or since <= e[0]) and (until is None or e[0] < until)
+                ]
+            return self._envelope("log_entries", ListView(entries), query, self._log_renderer(tz))
 
-    def _render_log(self, item: tuple[int, int, int]) -> dict:
-        return logs.render(self.ds, item[1], item[2])
+    def _log_renderer(self, tz: Zone):
+        ds = self.ds
+        return lambda item: render.log_entry(ds, item[1], item[2], ds.events(item[1])[item[2]], tz)
 
     def _log_entries(self, query: dict) -> dict:
         since, until = self._window(query)
+        tz = self._zone(query)
         with self.ds.lock:
-            entries = self.ds.cached(
-                ("log_entries", since, until), lambda: logs.window(self.ds, since, until)
-            )
-            return self._envelope("log_entries", ListView(entries), query, self._render_log)
+            entries = self.ds.cached(("log_entries", since, until), lambda: log_window(self.ds, since, until))
+            return self._envelope("log_entries", ListView(entries), query, self._log_renderer(tz))
 
     def _services(self, query: dict) -> dict:
         ent = self.ds.entities
+        tz = self._zone(query)
         text = (self._one(query, "query") or "").lower()
         rows = sorted(
-            (obj for obj in ent.service_objects if text in obj["name"].lower()),
-            key=lambda obj: obj["name"].lower(),
+            (i for i, obj in enumerate(ent.service_objects) if text in obj["name"].lower()),
+            key=lambda i: ent.service_names[i].lower(),
         )
-        return self._envelope("services", ListView(rows), query, lambda obj: obj)
+        return self._envelope("services", ListView(rows), query, lambda i: render.service(ent, i, tz))
 
     def _services_id(self, query: dict, ident: str) -> dict:
         index = self.ds.entities.service_index(ident)
         if index is None:
             raise ApiError(404, 2100, "Not Found")
-        return {"service": self.ds.entities.service_objects[index]}
+        return {"service": render.service(self.ds.entities, index, self._zone(query))}
 
     def _services_id_change_events(self, query: dict, ident: str) -> dict:
         index = self.ds.entities.service_index(ident)
@@ -304,22 +333,33 @@ class Api:
         return self._change_events(query, index)
 
     def _change_events(self, query: dict, service: int | None = None) -> dict:
+        """Listed by the sender's timestamp (any offset: compared as instants), once received (sent_at <=
+        the server clock), within the 90-day retention. time_zone does not apply: timestamps are verbatim."""
         raw_since, raw_until = self._one(query, "since"), self._one(query, "until")
-        since = _ceil_ts(self._parse_time(raw_since, "since", True)) if raw_since else None
-        until = _ceil_ts(self._parse_time(raw_until, "until", True)) if raw_until else None
-        floor = math.ceil(self.clock()) - CHANGE_EVENT_RETENTION
-        since = floor if since is None else max(since, floor)
+        since = self._parse_time(raw_since, "since", True) if raw_since else None
+        until = self._parse_time(raw_until, "until", True) if raw_until else None
+        lo, hi = half_open(since, until, self.window_bounds, 1000)
+        now = self.clock()
+        floor = (math.ceil(now) - CHANGE_EVENT_RETENTION) * 1000
+        lo = floor if lo is None else max(lo, floor)
         integrations = self._many(query, "integration_ids")
         ds = self.ds
-        rows = [
-            i
-            for i, ts in enumerate(ds.change_ts)
-            if ts >= since
-            and (until is None or ts < until)
-            and (service is None or service in ds.change_services[i])
-            and (integrations is None or ds.change_events[i]["integration"]["id"] in integrations)
-        ]
-        return self._envelope("change_events", ListView(rows), query, lambda i: ds.change_events[i])
+        with ds.lock:
+            rows = change_events(
+                ds,
+                lo,
+                hi,
+                math.floor(now * 1000),
+                service,
+                None if integrations is None else set(integrations),
+            )
+            return self._envelope("change_events", ListView(rows), query, lambda i: ds.change_events[i])
 
     def _abilities(self, query: dict) -> dict:
         return {"abilities": ABILITIES}
+
+
+def check_window_bounds(value: str) -> str:
+    if value not in WINDOW_BOUNDS:
+        raise ValueError(f"window_bounds must be one of {WINDOW_BOUNDS}, not {value!r}")
+    return value

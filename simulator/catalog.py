@@ -1,13 +1,12 @@
-"""Static vocabulary, id codecs and time helpers shared by the generator and the server.
+"""Shared constants: status codes, log entry kinds, vocabulary and id codecs.
 
-Kept apart from data.py so the generator stays readable: everything here is pure and deterministic.
+The bottom of the package's import graph (it imports nothing of the package): every other module names a
+status, a log entry kind or a flag through this one, so each concept has exactly one name.
 """
 
 from __future__ import annotations
 
 import calendar
-import time
-from datetime import UTC, datetime
 
 API_BASE = "https://api.pagerduty.com"
 SUBDOMAIN = "acme"
@@ -22,9 +21,44 @@ SLOT_MASK = (1 << SLOT_BITS) - 1
 # resolved_at was added to the incident object in May 2023: older resolved incidents may lack the key.
 RESOLVED_AT_INTRODUCED = calendar.timegm((2023, 5, 1, 0, 0, 0))
 
+# incident status codes (the `status` column) and their API names
+TRIGGERED, ACKNOWLEDGED, RESOLVED = 0, 1, 2
 STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
-NO_USER = 255
+PRIORITY_NAMES = (None, "P1", "P2", "P3", "P4", "P5")  # the `priority` column: 0 = no priority
+NO_USER = 255  # the `user2` column when an incident has a single assignee
+# bits of the `flags` column
+FLAG_OMIT_RESOLVED_AT = 1  # resolved before May 2023: some such incidents lack the resolved_at key
+FLAG_AUTO_RESOLVED = 2  # resolved by the service's auto-resolve timeout, not by a user
+
+# log entry kinds (the `kind` of a history event) and their API types
+TRIGGER, ASSIGN, ACKNOWLEDGE, RESOLVE, ESCALATE = 0, 1, 2, 3, 4
+PRIORITY_CHANGE, URGENCY_CHANGE, FIELD_CHANGE, ANNOTATE = 5, 6, 7, 8
+LOG_TYPES = (
+    "trigger_log_entry",
+    "assign_log_entry",
+    "acknowledge_log_entry",
+    "resolve_log_entry",
+    "escalate_log_entry",
+    "priority_change_log_entry",
+    "urgency_change_log_entry",
+    "field_value_change_log_entry",
+    "annotate_log_entry",
+)
+ASSIGNING = (ASSIGN, ESCALATE)  # kinds whose event replaces the assignees
+
+
+def weighted_table(weights: list[tuple[int, int]]) -> bytes:
+    """1000-entry lookup table for weighted choices: table[int(random() * 1000)]."""
+    out = bytearray()
+    for value, weight in weights:
+        out.extend([value] * weight)
+    assert len(out) == 1000
+    return bytes(out)
+
+
+PRIORITY_TABLE = weighted_table([(0, 300), (1, 35), (2, 105), (3, 210), (4, 210), (5, 140)])
+ALERTS_TABLE = weighted_table([(1, 700), (2, 200), (3, 80), (7, 20)])
 
 SERVICE_NAMES = (
     "Checkout API",
@@ -53,10 +87,13 @@ USER_NAMES = (
     "Kavya Reddy",
     "Liam O'Brien",
 )
+# Change event senders: (name, source, the zone its timestamps are written in, with milliseconds?).
+# Senders write their own clock: GitHub Actions sends UTC with Z, a Jenkins in Berlin sends +01:00/+02:00,
+# Buildkite agents in New York send -05:00/-04:00 with milliseconds.
 INTEGRATIONS = (
-    ("GitHub Actions", "github-actions"),
-    ("Jenkins", "jenkins"),
-    ("Buildkite", "buildkite"),
+    ("GitHub Actions", "github-actions", "UTC", False),
+    ("Jenkins", "jenkins", "Europe/Berlin", False),
+    ("Buildkite", "buildkite", "America/New_York", True),
 )
 
 _TRACE = (
@@ -91,11 +128,7 @@ SPECIAL_TEMPLATES = tuple(range(8, len(TITLE_TEMPLATES)))
 
 def title_table() -> bytes:
     """Lookup table of 1000 template indexes: int(random() * 1000) picks a weighted template in O(1)."""
-    table = bytearray()
-    for idx, (weight, _) in enumerate(TITLE_TEMPLATES):
-        table.extend([idx] * weight)
-    assert len(table) == 1000, len(table)
-    return bytes(table)
+    return weighted_table([(idx, weight) for idx, (weight, _) in enumerate(TITLE_TEMPLATES)])
 
 
 def render_title(template: int, number: int, service_name: str) -> str:
@@ -150,24 +183,10 @@ def incident_number_from_id(iid: str, salt: int) -> int | None:
     return ((value - salt) * _ID_MULT_INV) % _ID_SPACE
 
 
+MAX_EVENTS = 1 << 16  # log entries per incident
+
+
 def log_entry_id(slot: int, seq: int, salt: int) -> str:
     """14-char log entry id (PagerDuty's newer ids are this long), unique per (incident, event)."""
-    value = ((slot << 8 | seq) * 1_000_000_007 + salt) % 36**13
+    value = ((slot << 16 | seq) * 1_000_000_007 + salt) % 36**13
     return "R" + b36(value, 13)
-
-
-def iso(ts: int) -> str:
-    """Epoch seconds to 'YYYY-MM-DDTHH:MM:SSZ', the form PagerDuty returns."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def to_ts(value: datetime) -> int:
-    """Aware datetime to whole epoch seconds (rounded down); naive values are taken as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() // 1)
-
-
-def now_ts() -> int:
-    """Real clock in whole seconds (rounded down), the resolution of every timestamp here."""
-    return int(time.time())

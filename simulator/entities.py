@@ -6,6 +6,7 @@ page then reuses the same small dicts instead of building them 100 times per req
 
 from __future__ import annotations
 
+import calendar
 import random
 from dataclasses import dataclass, field
 
@@ -34,7 +35,8 @@ class Entities:
     service_ids: list[str] = field(default_factory=list)
     service_names: list[str] = field(default_factory=list)
     service_refs: list[dict] = field(default_factory=list)
-    service_objects: list[dict] = field(default_factory=list)
+    service_objects: list[dict] = field(default_factory=list)  # without times (rendered per zone)
+    service_times: list[tuple[int, int]] = field(default_factory=list)  # (created_at, updated_at)
     service_team: list[int] = field(default_factory=list)
     service_pool: list[tuple[int, ...]] = field(default_factory=list)
     ep_refs: list[dict] = field(default_factory=list)
@@ -94,7 +96,7 @@ def build_entities(rng: random.Random, services: int) -> Entities:
                 "self": f"{API_BASE}/priorities/{pid}",
             }
         )
-    for name, _slug in INTEGRATIONS:
+    for name, *_sender in INTEGRATIONS:
         ent.integration_ids.append(make_id())
         ent.integration_names.append(name)
     n_users = len(USER_NAMES)
@@ -122,8 +124,6 @@ def build_entities(rng: random.Random, services: int) -> Entities:
                 "self": ref["self"],
                 "html_url": ref["html_url"],
                 "status": "active",
-                "created_at": "2019-03-04T10:00:00Z",
-                "updated_at": "2024-01-15T08:30:00Z",
                 "auto_resolve_timeout": 14400,
                 "acknowledgement_timeout": 1800,
                 "alert_creation": "create_alerts_and_incidents",
@@ -132,5 +132,8 @@ def build_entities(rng: random.Random, services: int) -> Entities:
                 "integrations": [],
                 "incident_urgency_rule": {"type": "constant", "urgency": "high"},
             }
+        )
+        ent.service_times.append(
+            (calendar.timegm((2019, 3, 4, 10, 0, 0)), calendar.timegm((2024, 1, 15, 8, 30, 0)))
         )
     return ent

@@ -1,4 +1,8 @@
-"""Index-backed incident selection for GET /incidents.
+"""Index-backed selection of what a listing returns: incidents, log entries, change events.
+
+Windows arrive as half-open integer ranges [lo, hi) in the unit of what they select (epoch seconds for
+incidents and log entries, milliseconds for change events); half_open() turns since/until and a boundary
+convention into one, so every listing honours the same convention.
 
 The common loader query (a created_at window, optionally one service, default sort) is answered by two
 bisects on a sorted key array and a slice, so a page costs O(limit) whatever the account size. Other
@@ -10,15 +14,34 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from .catalog import BASE_TS, SLOT_BITS, SLOT_MASK
-
-if TYPE_CHECKING:
-    from .data import Dataset
+from .catalog import BASE_TS, RESOLVED, SLOT_BITS, SLOT_MASK
+from .store import Dataset
+from .times import to_us
 
 SORT_FIELDS = ("created_at", "incident_number", "resolved_at", "urgency")
-RESOLVED = 2
+WINDOW_BOUNDS = ("[)", "[]", "(]", "()")  # since inclusive? until inclusive? ("[)" is the default)
+# Generated histories end at most 5 days after creation; a log entry window looks back this far.
+LOOKBACK = 5 * 86_400 + 1
+
+
+def half_open(
+    since: datetime | None, until: datetime | None, bounds: str = "[)", unit_us: int = 1_000_000
+) -> tuple[int | None, int | None]:
+    """[lo, hi) in units of unit_us microseconds selecting the integer times t with since <(=) t <(=) until.
+
+    For integer t and a real bound s: t >= s iff t >= ceil(s), t > s iff t >= floor(s) + 1; t < u iff
+    t < ceil(u), t <= u iff t < floor(u) + 1. None stays None (unbounded).
+    """
+    lo = hi = None
+    if since is not None:
+        us = to_us(since)
+        lo = -(-us // unit_us) if bounds[0] == "[" else us // unit_us + 1
+    if until is not None:
+        us = to_us(until)
+        hi = -(-us // unit_us) if bounds[1] == ")" else us // unit_us + 1
+    return lo, hi
 
 
 class KeyRange:
@@ -152,3 +175,73 @@ def _build(
     if desc:
         slots.reverse()
     return array("q", slots)
+
+
+# ------------------------------------------------------------------------------------------ log entries
+def incident_log(ds: Dataset, slot: int) -> list[tuple[int, int, int]]:
+    """(ts, slot, seq) of one incident's log entries, oldest first."""
+    return sorted((event[0], slot, seq) for seq, event in enumerate(ds.events(slot)))
+
+
+def log_window(ds: Dataset, since: int | None, until: int | None) -> list[tuple[int, int, int]]:
+    """(ts, slot, seq) of every log entry with since <= created_at < until, oldest first.
+
+    Only incidents created in [since - LOOKBACK, until) can have generated entries in the window, so the
+    scan is bounded by the window, not by the account size. Materialized histories (every incident a
+    mutation touched, also after its resolution) are indexed by time in ds.mutation_events.
+    """
+    keys = ds.keys
+    lo = 0 if since is None else bisect_left(keys, (since - LOOKBACK - BASE_TS) << SLOT_BITS)
+    hi = len(keys) if until is None else bisect_left(keys, (until - BASE_TS) << SLOT_BITS)
+    low = -(1 << 62) if since is None else since
+    high = 1 << 62 if until is None else until
+    created, acked, resolved, status, history = ds.created, ds.acked, ds.resolved, ds.status, ds.history
+    out = []
+    append = out.append
+    for key in keys[lo:hi]:
+        slot = key & SLOT_MASK
+        if slot in history:
+            continue
+        # the same events, in the same order, as Dataset.base_events
+        c = created[slot]
+        if low <= c < high:
+            append((c, slot, 0))
+            append((c, slot, 1))
+        a = acked[slot]
+        if a >= 0 and low <= a < high:
+            append((a, slot, 2))
+        if status[slot] == RESOLVED:
+            r = resolved[slot]
+            if low <= r < high:
+                append((r, slot, 3 if a >= 0 else 2))
+    mut = ds.mutation_events
+    i = 0 if since is None else bisect_left(mut, (since,))
+    j = len(mut) if until is None else bisect_left(mut, (until,))
+    out.extend(mut[i:j])
+    out.sort()
+    return out
+
+
+# ---------------------------------------------------------------------------------------- change events
+def change_events(
+    ds: Dataset,
+    lo_ms: int | None,
+    hi_ms: int | None,
+    received_by_ms: int,
+    service: int | None = None,
+    integrations: set[str] | None = None,
+) -> list[int]:
+    """Positions (in ds.change_events) of the events whose sender's instant is in [lo_ms, hi_ms) and
+    that PagerDuty had received by received_by_ms, in timestamp order."""
+    keys = ds.change_keys
+    i = 0 if lo_ms is None else bisect_left(keys, (lo_ms,))
+    j = len(keys) if hi_ms is None else bisect_left(keys, (hi_ms,))
+    ids = ds.entities.integration_ids
+    sent, services, integ = ds.change_sent, ds.change_services, ds.change_integrations
+    return [
+        k
+        for k in range(i, j)
+        if sent[k] <= received_by_ms
+        and (service is None or service in services[k])
+        and (integrations is None or ids[integ[k]] in integrations)
+    ]

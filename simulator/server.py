@@ -1,45 +1,85 @@
 """HTTP front of the simulator: a threaded HTTP/1.1 keep-alive server with fault injection and stats.
 
-The API semantics live in api.py; this module adds what only a real socket can exercise: throttling
-(429 with or without rate-limit headers), 5xx, slow answers, truncated bodies, an API that goes down
-mid-run, and an admin surface under /_sim/ for tests and scripts running in another process.
+The API semantics live in api.py; this module adds what only a real socket can exercise: throttling as
+PagerDuty does it (a throttled period, a per-minute limit, 429 with or without rate-limit headers), 5xx,
+latency and slow answers, truncated bodies, an API that goes down mid-run, and an admin surface under
+/_sim/ for tests and scripts running in another process.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from dataclasses import asdict, dataclass, fields, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import orjson
 
-from .api import Api
-from .data import Dataset, generate
+from .api import Api, check_window_bounds
+from .generate import generate
+from .store import Dataset
+from .times import parse_iso
 
 LOG_LINES = 10_000
-SERVER_KEYS = ("token", "host", "port", "account_time_zone", "verbose")
+SERVER_KEYS = (
+    "token",
+    "host",
+    "port",
+    "account_time_zone",
+    "verbose",
+    "latency",
+    "rate_limit_per_minute",
+    "window_bounds",
+)
+RATE_LIMIT_DEFAULT = 960  # PagerDuty's per-key limit, announced in ratelimit-limit when no limit is set
+RATE_WINDOW = 60.0
 
 
 @dataclass
 class Faults:
-    """Fault injection settings; 0 / False means off. Counted over API requests since the last set_faults."""
+    """Fault injection and behaviour settings; 0 / False means off. Counted over API requests since the
+    last set_faults.
+
+    rate_limit_every=N: the Nth request starts a throttled period of rate_limit_reset seconds in which
+    every API request gets 429 (so retrying before ratelimit-reset only earns more 429s).
+    rate_limit_per_minute=N: at most N API requests in any rolling 60 seconds (refused ones not counted),
+    and every response carries ratelimit-limit / ratelimit-remaining / ratelimit-reset.
+    latency: seconds every API request waits before its answer (requests in flight wait concurrently).
+    window_bounds: whether since / until are inclusive: "[)" (default), "[]", "(]" or "()".
+    """
 
     rate_limit_every: int = 0
-    rate_limit_reset: int = 1
+    rate_limit_reset: float = 1  # seconds; may be fractional, the header rounds up (at least 1)
     rate_limit_bare: bool = False
+    rate_limit_per_minute: int = 0
     error_every: int = 0
     error_status: int = 503
     slow_every: int = 0
     slow_seconds: float = 0.0
+    latency: float = 0.0
     truncate_every: int = 0
     fail_after: int = 0
+    window_bounds: str = "[)"
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "str":
+                check_window_bounds(value)
+            elif f.type == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{f.name} must be true or false")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"{f.name} must be a number >= 0")
+            elif f.type == "int" and value != int(value):
+                raise ValueError(f"{f.name} must be a whole number")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -83,11 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def _parse_dt(value):
-    """ISO text from an admin JSON body to an aware datetime (None passes through)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+def _times(data: dict, *keys: str) -> dict:
+    """ISO texts of an admin JSON body to datetimes (in place; None and absent keys pass through)."""
+    for key in keys:
+        if data.get(key) is not None:
+            data[key] = parse_iso(data[key])
+    return data
 
 
 class SimulatorServer:
@@ -101,18 +142,25 @@ class SimulatorServer:
         port: int = 0,
         account_time_zone: str = "America/Los_Angeles",
         verbose: bool = False,
+        latency: float = 0.0,
+        rate_limit_per_minute: int = 0,
+        window_bounds: str = "[)",
     ) -> None:
+        """`latency`, `rate_limit_per_minute` and `window_bounds` are this server's baseline settings:
+        set_faults() changes them too, and set_faults() without them goes back to these values."""
         self.dataset = dataset
-        self.api = Api(dataset, token, account_time_zone)
+        self.api = Api(dataset, token, account_time_zone, window_bounds)
         self.host, self.port, self.verbose = host, port, verbose
         self._httpd: _HTTPServer | None = None
         self._url: str | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._faults = Faults()
-        self._fault_counter = 0
+        self._baseline = Faults(
+            latency=latency, rate_limit_per_minute=rate_limit_per_minute, window_bounds=window_bounds
+        )
         self._connections: set[socket.socket] = set()
         self.reset_stats()
+        self.set_faults()
 
     # ------------------------------------------------------------------------------------ lifecycle
     @property
@@ -186,19 +234,24 @@ class SimulatorServer:
         with self._lock:
             self._requests = 0
             self._by_endpoint: dict[str, int] = {}
-            self._fault_stats = {"429": 0, "5xx": 0, "truncated": 0, "slow": 0}
+            self._fault_stats = {"429": 0, "429_per_minute": 0, "5xx": 0, "truncated": 0, "slow": 0}
             self._log: deque[str] = deque(maxlen=LOG_LINES)
 
     def set_faults(self, **kw) -> dict:
-        """Replace the fault settings (unnamed ones go back to off) and restart the request counter."""
+        """Replace the settings (unnamed ones go back to off, or to the constructor's latency,
+        rate_limit_per_minute and window_bounds), restart the request counter, end any throttled period
+        and forget the requests counted against the per-minute limit. Returns the settings in force."""
         known = {f.name for f in fields(Faults)}
         unknown = set(kw) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
-        faults = Faults(**kw)
+        faults = replace(self._baseline, **kw)
         with self._lock:
             self._faults = faults
             self._fault_counter = 0
+            self._throttled_until = float("-inf")
+            self._recent: deque[float] = deque()
+            self.api.window_bounds = faults.window_bounds
         return asdict(faults)
 
     def faults(self) -> dict:
@@ -211,9 +264,10 @@ class SimulatorServer:
         body = handler.rfile.read(length) if length > 0 else b""
         target = handler.path
         if target.startswith("/_sim/"):
-            status, payload = self._admin(method, target.split("?", 1)[0], body)
+            status, payload = self._admin(method, target, body)
             self._send(handler, status, orjson.dumps(payload), {})
             return
+        now = self.api.clock()
         with self._lock:
             self._fault_counter += 1
             n = self._fault_counter
@@ -222,31 +276,28 @@ class SimulatorServer:
             self._requests += 1
             self._by_endpoint[label] = self._by_endpoint.get(label, 0) + 1
             self._log.append(f"{method} {target}")
-            fault = None
-            if f.fail_after and n > f.fail_after:
+            fault, reset = self._admit(f, n, now)
+            if fault is None and f.error_every and n % f.error_every == 0:
                 fault = "error"
-            elif f.rate_limit_every and n % f.rate_limit_every == 0:
-                fault = "429"
-            elif f.error_every and n % f.error_every == 0:
-                fault = "error"
+            limit_headers = self._limit_headers(f, now) if f.rate_limit_per_minute else {}
             slow = f.slow_seconds if f.slow_every and n % f.slow_every == 0 else 0.0
             truncate = bool(f.truncate_every and n % f.truncate_every == 0)
-            if fault == "429":
-                self._fault_stats["429"] += 1
+            if fault is not None and fault.startswith("429"):
+                self._fault_stats[fault] += 1
             elif fault == "error" and f.error_status >= 500:
                 self._fault_stats["5xx"] += 1
             if slow:
                 self._fault_stats["slow"] += 1
-        if slow:
-            time.sleep(slow)
-        if fault == "429":
+        if f.latency or slow:
+            time.sleep(f.latency + slow)
+        if fault is not None and fault.startswith("429"):
             if f.rate_limit_bare:
                 self._send(handler, 429, b"", {}, content_type=None)
             else:
                 headers = {
-                    "ratelimit-limit": "960",
+                    "ratelimit-limit": str(f.rate_limit_per_minute or RATE_LIMIT_DEFAULT),
                     "ratelimit-remaining": "0",
-                    "ratelimit-reset": str(f.rate_limit_reset),
+                    "ratelimit-reset": str(reset),
                 }
                 body = orjson.dumps({"error": {"message": "Rate Limit Exceeded", "code": 2020}})
                 self._send(handler, 429, body, headers)
@@ -256,7 +307,7 @@ class SimulatorServer:
                 phrase = HTTPStatus(f.error_status).phrase
             except ValueError:
                 phrase = "Error"
-            self._send(handler, f.error_status, orjson.dumps({"error": {"message": phrase}}), {})
+            self._send(handler, f.error_status, orjson.dumps({"error": {"message": phrase}}), limit_headers)
             return
         try:
             status, _label, payload, headers = self.api.handle(method, target, handler.headers)
@@ -267,7 +318,35 @@ class SimulatorServer:
             payload = payload[: max(1, len(payload) // 2)]
             with self._lock:
                 self._fault_stats["truncated"] += 1
-        self._send(handler, status, payload, headers)
+        self._send(handler, status, payload, {**headers, **limit_headers})
+
+    def _admit(self, f: Faults, n: int, now: float) -> tuple[str | None, int]:
+        """Under the lock: ("error" | "429" | "429_per_minute" | None, ratelimit-reset seconds)."""
+        if f.fail_after and n > f.fail_after:
+            return "error", 0
+        if now < self._throttled_until:
+            return "429", max(1, math.ceil(self._throttled_until - now))
+        if f.rate_limit_every and n % f.rate_limit_every == 0:
+            self._throttled_until = now + f.rate_limit_reset
+            return "429", max(1, math.ceil(f.rate_limit_reset))
+        if f.rate_limit_per_minute:
+            recent = self._recent
+            while recent and recent[0] <= now - RATE_WINDOW:
+                recent.popleft()
+            if len(recent) >= f.rate_limit_per_minute:
+                return "429_per_minute", max(1, math.ceil(recent[0] + RATE_WINDOW - now))
+            recent.append(now)
+        return None, 0
+
+    def _limit_headers(self, f: Faults, now: float) -> dict:
+        """The per-minute limit's headers: the limit, requests left, seconds until a slot frees."""
+        recent = self._recent
+        reset = max(1, math.ceil(recent[0] + RATE_WINDOW - now)) if recent else math.ceil(RATE_WINDOW)
+        return {
+            "ratelimit-limit": str(f.rate_limit_per_minute),
+            "ratelimit-remaining": str(max(0, f.rate_limit_per_minute - len(recent))),
+            "ratelimit-reset": str(reset),
+        }
 
     @staticmethod
     def _send(
@@ -287,32 +366,44 @@ class SimulatorServer:
         if body:
             handler.wfile.write(body)
 
-    def _admin(self, method: str, path: str, body: bytes) -> tuple[int, dict]:
-        """/_sim/ endpoints: no auth, not counted as API requests."""
+    def _admin(self, method: str, target: str, body: bytes) -> tuple[int, object]:
+        """/_sim/ endpoints: no auth, not counted as API requests. Times in bodies are ISO-8601 texts."""
+        path, _, query = target.partition("?")
+        ds = self.dataset
         try:
             data = orjson.loads(body) if body.strip() else {}
             if not isinstance(data, dict):
                 raise ValueError("JSON body must be an object")
-            if (method, path) == ("GET", "/_sim/stats"):
+            route = (method, path)
+            if route == ("GET", "/_sim/stats"):
                 return 200, self.stats()
-            if (method, path) == ("POST", "/_sim/reset_stats"):
+            if route == ("POST", "/_sim/reset_stats"):
                 self.reset_stats()
                 return 200, {"ok": True}
-            if (method, path) == ("GET", "/_sim/faults"):
+            if route == ("GET", "/_sim/faults"):
                 return 200, self.faults()
-            if (method, path) == ("POST", "/_sim/faults"):
+            if route == ("POST", "/_sim/faults"):
                 return 200, self.set_faults(**data)
-            if (method, path) == ("POST", "/_sim/step"):
-                if "now" in data:
-                    data["now"] = _parse_dt(data["now"])
-                return 200, self.dataset.step(**data)
-            if (method, path) == ("POST", "/_sim/incidents"):
-                for key in ("created_at", "acknowledged_at", "resolved_at", "updated_at"):
-                    if key in data:
-                        data[key] = _parse_dt(data[key])
+            if route == ("POST", "/_sim/step"):
+                return 200, ds.step(**_times(data, "now"))
+            if route == ("POST", "/_sim/incidents"):
                 if "created_at" not in data:
                     raise ValueError("created_at is required")
-                return 200, self.dataset.add_incident(**data)
+                return 200, ds.add_incident(
+                    **_times(data, "created_at", "acknowledged_at", "resolved_at", "updated_at")
+                )
+            if route == ("POST", "/_sim/edit"):
+                return 200, ds.edit(**_times(data, "at"))
+            if route == ("POST", "/_sim/merge"):
+                return 200, ds.merge(**_times(data, "at"))
+            if route == ("POST", "/_sim/change_events"):
+                return 200, ds.add_change_event(**_times(data, "sent_at"))
+            if route == ("GET", "/_sim/assignment_history"):
+                number = (parse_qs(query).get("number") or [""])[-1]
+                return 200, [
+                    {"at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "user_id": uid, "user_name": name}
+                    for at, uid, name in ds.assignment_history(number)
+                ]
         except (ValueError, TypeError) as err:
             return 400, {"error": {"message": str(err)}}
         except Exception as err:  # keep the connection usable: answer instead of dropping it

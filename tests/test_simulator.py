@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 import requests
 
-from simulator import generate, logs, running
+from simulator import generate, running
 from simulator.api import add_months
-from simulator.catalog import LONG_TITLE_LEN
+from simulator.catalog import LONG_TITLE_LEN, NO_USER
+from simulator.query import log_window
 
 TOKEN = "sim-token"
 END = datetime(2024, 6, 30, 12, 0, 0, tzinfo=UTC)
-ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
+LA = ZoneInfo("America/Los_Angeles")
 
 
 def ts(text: str) -> datetime:
@@ -28,6 +34,26 @@ def ts(text: str) -> datetime:
 
 def z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def in_la(text: str) -> bool:
+    """Rendered with the offset Los Angeles had at that instant (-08:00 or -07:00, never Z)."""
+    moment = ts(text)
+    return (
+        bool(ISO.match(text))
+        and not text.endswith("Z")
+        and moment.utcoffset() == moment.astimezone(LA).utcoffset()
+    )
+
+
+class Clock:
+    """A server clock the test moves by hand (replaces Api.clock)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +220,9 @@ def test_status_service_and_urgency_filters(fixed, http) -> None:
 
 def test_sort_by(fixed, http) -> None:
     def numbers(sort_by: str) -> list[dict]:
-        body = get(http, fixed, "/incidents", date_range="all", limit=100, sort_by=sort_by).json()
+        body = get(
+            http, fixed, "/incidents", date_range="all", limit=100, sort_by=sort_by, time_zone="UTC"
+        ).json()
         return body["incidents"]
 
     assert [i["incident_number"] for i in numbers("incident_number:desc")] == list(range(2000, 1900, -1))
@@ -212,7 +240,8 @@ def test_get_by_id_or_number_and_404(fixed, http) -> None:
     listed = get(http, fixed, "/incidents", date_range="all", offset=123, limit=1).json()["incidents"][0]
     by_id = get(http, fixed, f"/incidents/{listed['id']}").json()["incident"]
     by_number = get(http, fixed, f"/incidents/{listed['incident_number']}").json()["incident"]
-    assert listed == by_id == by_number == fixed.dataset.incident(listed["id"])
+    assert listed == by_id == by_number == fixed.dataset.incident(listed["id"], tz="America/Los_Angeles")
+    assert in_la(listed["created_at"]) and fixed.dataset.incident(listed["id"])["created_at"].endswith("Z")
     for missing in ("QZZZZZZ", "0", "999999", "nope"):
         response = get(http, fixed, f"/incidents/{missing}")
         assert response.status_code == 404
@@ -250,15 +279,19 @@ def test_incident_shape(fixed, http) -> None:
         assert re.fullmatch(r"Q[0-9A-Z]{6}", incident["id"])
         assert incident["summary"] == f"[#{incident['incident_number']}] {incident['title']}"
         assert incident["html_url"] == f"https://acme.pagerduty.com/incidents/{incident['id']}"
-        for key in ("created_at", "updated_at", "last_status_change_at"):
-            assert ISO.match(incident[key])
+        times = [incident[k] for k in ("created_at", "updated_at", "last_status_change_at")]
+        times += [incident["resolved_at"]] if incident.get("resolved_at") else []
+        times += [a["at"] for a in incident["assignments"] + incident["acknowledgements"]]
+        assert all(in_la(t) for t in times), times  # the account's zone (America/Los_Angeles) by default
         if incident["status"] == "resolved":
             assert incident["assignments"] == [] and incident["acknowledgements"] == []
+            assert incident["resolve_reason"] is None
             if "resolved_at" not in incident:
                 missing_resolved_at += 1
-                assert incident["last_status_change_at"] < "2023-05-01"
+                assert ts(incident["last_status_change_at"]) < datetime(2023, 5, 1, tzinfo=UTC)
             else:
-                assert incident["resolved_at"] == incident["last_status_change_at"] >= incident["created_at"]
+                assert incident["resolved_at"] == incident["last_status_change_at"]
+                assert ts(incident["resolved_at"]) >= ts(incident["created_at"])
         else:
             assert incident["resolved_at"] is None and incident["assignments"]
             assert bool(incident["acknowledgements"]) == (incident["status"] == "acknowledged")
@@ -272,11 +305,12 @@ def test_incident_shape(fixed, http) -> None:
 
 
 def test_step_changes_exactly_what_it_reports(fresh, http) -> None:
-    before = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all")}
+    before = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all", time_zone="UTC")}
     now = datetime.now(UTC)
     result = fresh.dataset.step(new=4, acknowledge=2, reassign=2, resolve=3, now=now)
-    after = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all")}
+    after = {i["incident_number"]: i for i in fetch_all(http, fresh, date_range="all", time_zone="UTC")}
     assert [len(result[k]) for k in ("acknowledged", "reassigned", "resolved", "created")] == [2, 2, 3, 4]
+    assert result["escalated"] == []  # escalate defaults to 0
     touched = set().union(*result.values())
     assert len(touched) == 11
     for number, incident in before.items():
@@ -303,7 +337,13 @@ def test_step_changes_exactly_what_it_reports(fresh, http) -> None:
     recent = {i["incident_number"] for i in fetch_all(http, fresh)}
     assert set(result["created"]) <= recent
     log = get(http, fresh, f"/incidents/{result['acknowledged'][0]}/log_entries").json()["log_entries"]
-    assert log[-1]["type"] == "acknowledge_log_entry"
+    assert log[-1]["type"] == "acknowledge_log_entry" and ts(log[-1]["created_at"]) == now.replace(
+        microsecond=0
+    )
+    for number in result["reassigned"]:
+        log = get(http, fresh, f"/incidents/{number}/log_entries").json()["log_entries"]
+        assert log[-1]["type"] == "assign_log_entry"
+        assert log[-1]["assignees"] == [after[number]["assignments"][0]["assignee"]]
     changed = get(http, fresh, "/log_entries", since=z(now - timedelta(seconds=90)), limit=100).json()
     assert touched <= {int(e["incident"]["summary"][2:].split("]")[0]) for e in changed["log_entries"]}
 
@@ -324,6 +364,7 @@ def test_step_does_fewer_when_nothing_is_open_and_admin_endpoints(http) -> None:
             "acknowledged": [],
             "reassigned": [],
             "resolved": [],
+            "escalated": [],
             "created": list(range(32, 37)),
         }
         made = requests.post(
@@ -338,14 +379,16 @@ def test_step_does_fewer_when_nothing_is_open_and_admin_endpoints(http) -> None:
         )
         incident = made.json()
         assert incident["incident_number"] == 37 and incident["status"] == "acknowledged"
-        assert get(http, server, "/incidents/37").json()["incident"] == incident
+        # admin endpoints answer in UTC
+        assert get(http, server, "/incidents/37", time_zone="UTC").json()["incident"] == incident
         assert server.stats()["requests"] == 1  # admin calls are not API requests
 
 
 def test_change_event_retention_and_utc_rule(fixed, http) -> None:
     ds = fixed.dataset
     now = time.time()
-    assert min(ds.change_ts) < now - 100 * 86_400  # the dataset has them, the API must hide them
+    # the dataset has them, the API must hide them
+    assert min(ds.change_keys)[0] < (now - 100 * 86_400) * 1000
     since = z(datetime.now(UTC) - timedelta(days=120))
     events, offset = [], 0
     while True:
@@ -356,7 +399,13 @@ def test_change_event_retention_and_utc_rule(fixed, http) -> None:
         offset += 100
     cutoff = now - 90 * 86_400 - 2
     assert events and all(ts(e["timestamp"]).timestamp() >= cutoff for e in events)
-    assert abs(len(events) - sum(1 for t in ds.change_ts if t >= now - 90 * 86_400)) <= 1
+    retained = [
+        sent <= now * 1000
+        for (ms, _id), sent in zip(ds.change_keys, ds.change_sent, strict=True)
+        if ms >= (now - 90 * 86_400) * 1000
+    ]
+    assert abs(len(events) - sum(retained)) <= 1
+    assert [ts(e["timestamp"]) for e in events] == sorted(ts(e["timestamp"]) for e in events)
     assert {e["custom_details"]["environment"] for e in events} == {"production", "staging"}
     assert len({e["integration"]["id"] for e in events}) >= 2 and any(len(e["services"]) == 2 for e in events)
     for bad in ("2024-01-01T00:00:00", "2024-01-01T00:00:00+02:00"):
@@ -425,7 +474,7 @@ def test_faults(http) -> None:
         server.set_faults()
         assert status() == 200
         stats = requests.get(server.url + "/_sim/stats", timeout=10).json()
-        assert stats["faults"] == {"429": 2, "5xx": 4, "truncated": 1, "slow": 1}
+        assert stats["faults"] == {"429": 2, "429_per_minute": 0, "5xx": 4, "truncated": 1, "slow": 1}
         assert stats["requests"] == 14 and stats["by_endpoint"] == {"GET /abilities": 13, "GET /incidents": 1}
         assert stats["log"][-1] == "GET /abilities" and stats["log"][-2] == "GET /abilities"
         assert "GET /incidents?date_range=all" in stats["log"]
@@ -441,7 +490,7 @@ def test_determinism() -> None:
     def dump(seed: int) -> bytes:
         ds = generate(seed, 1500, days=90, end=END, burst=300, change_events_now=anchor)
         incidents = [ds.render(s) for s in range(len(ds))]
-        entries = [logs.render(ds, s, q) for _, s, q in logs.window(ds, None, None)]
+        entries = [ds.log_entry(s, q) for _, s, q in log_window(ds, None, None)]
         return orjson.dumps([incidents, entries, ds.change_events])
 
     assert dump(1) == dump(1)
@@ -472,3 +521,772 @@ def test_cli_prints_one_line_and_stops_on_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0 and out == "" and err == ""
+
+
+# ------------------------------------------------------------------------------------------------ structure
+SIM_DIR = Path(__file__).resolve().parent.parent / "simulator"
+LAYERS = ["catalog", "times", "entities", "render", "store", "query", "generate", "api", "server", "__main__"]
+SHIMS = {"__init__", "data"}  # re-exports only
+
+
+def _imports(path: Path) -> set[str]:
+    """Sibling modules a simulator module imports, wherever the import sits (functions, TYPE_CHECKING)."""
+    deps = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            deps.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("simulator."):
+            deps.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            deps.update(a.name.split(".")[1] for a in node.names if a.name.startswith("simulator."))
+    return deps - {path.stem}
+
+
+def test_modules_import_one_way_and_name_each_concept_once() -> None:
+    modules = {path.stem: path for path in SIM_DIR.glob("*.py")}
+    assert set(modules) == set(LAYERS) | SHIMS
+    for name in LAYERS:
+        deps = _imports(modules[name])
+        assert all(LAYERS.index(dep) < LAYERS.index(name) for dep in deps), (name, deps)
+        assert "TYPE_CHECKING" not in modules[name].read_text()
+    assert _imports(modules["data"]) == {"generate", "store"}
+    # statuses, log entry kinds and flags have one definition, in catalog
+    shared = set(
+        "TRIGGERED ACKNOWLEDGED RESOLVED STATUSES URGENCIES LOG_TYPES TRIGGER ASSIGN RESOLVE".split()
+    )
+    shared |= set("ESCALATE FLAG_AUTO_RESOLVED FLAG_OMIT_RESOLVED_AT NO_USER PRIORITY_TABLE".split())
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        assigned = {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for top in node.targets
+            for target in ast.walk(top)
+            if isinstance(target, ast.Name)
+        }
+        if name != "catalog":
+            assert not assigned & shared, (name, assigned & shared)
+        # nobody but the Dataset sets a Dataset's attributes
+        outside = [
+            ast.unparse(target)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "ds"
+        ]
+        assert not outside, (name, outside)
+    # the public names other code uses
+    import simulator
+    from simulator.data import Dataset
+    from simulator.data import generate as generate_again
+    from simulator.server import SimulatorServer
+
+    assert simulator.generate is generate_again and simulator.Dataset is Dataset
+    assert simulator.SimulatorServer is SimulatorServer and callable(simulator.running)
+
+
+# -------------------------------------------------------------------------------------------- time zones
+def test_times_render_in_the_account_zone_across_dst(http) -> None:
+    with running(seed=2, size=20, days=5, end=END) as server:  # account zone: America/Los_Angeles
+        ds = server.dataset
+        spring = ds.add_incident(
+            ts("2024-03-10T09:30:00Z"), status="resolved", resolved_at=ts("2024-03-10T10:30:00Z")
+        )["incident_number"]
+        edge = ds.add_incident(
+            ts("2024-03-10T09:59:59Z"), status="resolved", resolved_at=ts("2024-03-10T10:00:00Z")
+        )["incident_number"]
+        fall = ds.add_incident(
+            ts("2024-11-03T08:30:00Z"), status="acknowledged", acknowledged_at=ts("2024-11-03T09:30:00Z")
+        )["incident_number"]
+
+        one = get(http, server, f"/incidents/{spring}").json()["incident"]
+        assert (one["created_at"], one["resolved_at"]) == (
+            "2024-03-10T01:30:00-08:00",
+            "2024-03-10T03:30:00-07:00",
+        )
+        assert one["last_status_change_at"] == one["updated_at"] == "2024-03-10T03:30:00-07:00"
+        listed = fetch_all(http, server, since="2024-03-10T09:00:00Z", until="2024-03-10T10:30:00Z")
+        assert [(i["incident_number"], i["created_at"], i["resolved_at"]) for i in listed] == [
+            (spring, "2024-03-10T01:30:00-08:00", "2024-03-10T03:30:00-07:00"),
+            (edge, "2024-03-10T01:59:59-08:00", "2024-03-10T03:00:00-07:00"),
+        ]
+        # the hour that happens twice in the autumn: 01:30 PDT, then 01:30 PST
+        ack = get(http, server, f"/incidents/{fall}").json()["incident"]
+        assert ack["created_at"] == ack["assignments"][0]["at"] == "2024-11-03T01:30:00-07:00"
+        assert ack["acknowledgements"][0]["at"] == ack["updated_at"] == "2024-11-03T01:30:00-08:00"
+        log = get(http, server, f"/incidents/{fall}/log_entries").json()["log_entries"]
+        assert [(e["type"], e["created_at"]) for e in log] == [
+            ("trigger_log_entry", "2024-11-03T01:30:00-07:00"),
+            ("assign_log_entry", "2024-11-03T01:30:00-07:00"),
+            ("acknowledge_log_entry", "2024-11-03T01:30:00-08:00"),
+        ]
+        # time_zone renders the response in another zone; UTC renders Z
+        for zone_name, created, resolved in (
+            ("UTC", "2024-03-10T09:30:00Z", "2024-03-10T10:30:00Z"),
+            ("Europe/Berlin", "2024-03-10T10:30:00+01:00", "2024-03-10T11:30:00+01:00"),
+            ("Asia/Kolkata", "2024-03-10T15:00:00+05:30", "2024-03-10T16:00:00+05:30"),
+        ):
+            other = get(http, server, f"/incidents/{spring}", time_zone=zone_name).json()["incident"]
+            assert (other["created_at"], other["resolved_at"]) == (created, resolved)
+        # Lord Howe moves by 30 minutes, at 15:30Z: a transition inside a UTC hour
+        howe = [
+            ds.add_incident(ts(m))["incident_number"]
+            for m in ("2024-10-05T15:29:59Z", "2024-10-05T15:30:00Z")
+        ]
+        assert [
+            get(http, server, f"/incidents/{n}", time_zone="Australia/Lord_Howe").json()["incident"][
+                "created_at"
+            ]
+            for n in howe
+        ] == ["2024-10-06T01:59:59+10:30", "2024-10-06T02:30:00+11:00"]
+        berlin = get(
+            http,
+            server,
+            "/log_entries",
+            since="2024-11-03T08:00:00Z",
+            until="2024-11-03T10:00:00Z",
+            time_zone="Europe/Berlin",
+        ).json()["log_entries"]
+        assert [e["created_at"] for e in berlin] == [
+            "2024-11-03T09:30:00+01:00",
+            "2024-11-03T09:30:00+01:00",
+            "2024-11-03T10:30:00+01:00",
+        ]
+        service = get(http, server, "/services").json()["services"][0]
+        assert (service["created_at"], service["updated_at"]) == (
+            "2019-03-04T02:00:00-08:00",
+            "2024-01-15T00:30:00-08:00",
+        )
+        utc_service = get(http, server, f"/services/{service['id']}", time_zone="UTC").json()["service"]
+        assert (utc_service["created_at"], utc_service["updated_at"]) == (
+            "2019-03-04T10:00:00Z",
+            "2024-01-15T08:30:00Z",
+        )
+        for path in (f"/incidents/{spring}", "/incidents", "/log_entries", "/services"):
+            bad = get(http, server, path, time_zone="Mars/Olympus_Mons")
+            assert bad.status_code == 400
+            error = bad.json()["error"]
+            assert (error["code"], error["message"]) == (2001, "Invalid Input Provided") and error["errors"]
+        # Dataset.render / incident default to UTC, and take a zone
+        assert ds.render(spring - 1)["created_at"] == "2024-03-10T09:30:00Z"
+        assert ds.render(spring - 1, "America/Los_Angeles")["resolved_at"] == "2024-03-10T03:30:00-07:00"
+        assert (
+            ds.incident(spring, tz=timezone(timedelta(hours=-3)))["created_at"] == "2024-03-10T06:30:00-03:00"
+        )
+
+
+def test_account_time_zone_setting(http) -> None:
+    with running(seed=2, size=20, days=5, end=END, account_time_zone="UTC") as server:
+        number = server.dataset.add_incident(ts("2024-01-15T12:00:00Z"))["incident_number"]
+        assert (
+            get(http, server, f"/incidents/{number}").json()["incident"]["created_at"]
+            == "2024-01-15T12:00:00Z"
+        )
+        # naive since/until are read in the account's zone, which is UTC here
+        naive = fetch_all(http, server, since="2024-01-15T12:00:00", until="2024-01-15T12:00:01")
+        assert [i["incident_number"] for i in naive] == [number]
+    with running(seed=2, size=20, days=5, end=END, account_time_zone="Europe/London") as server:
+        number = server.dataset.add_incident(ts("2024-01-15T12:00:00Z"))["incident_number"]
+        # a zone at UTC+0 that is not UTC writes +00:00, not Z
+        assert (
+            get(http, server, f"/incidents/{number}").json()["incident"]["created_at"]
+            == "2024-01-15T12:00:00+00:00"
+        )
+    with pytest.raises(ValueError):
+        running(seed=2, size=20, account_time_zone="Nowhere/Special").__enter__()
+
+
+def test_change_event_timestamps_as_their_senders_wrote_them(http) -> None:
+    anchor = datetime(2024, 4, 15, tzinfo=UTC)  # 120 days back: both sides of both DST changes
+    with running(seed=6, size=20, days=5, end=END, change_events_now=anchor) as server:
+        server.api.clock = Clock(anchor.timestamp())
+        by_source: dict[str, list[str]] = {}
+        for event in server.dataset.change_events:
+            by_source.setdefault(event["source"], []).append(event["timestamp"])
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t) for t in by_source["github-actions"])
+        for source, pattern, zone_name, offsets in (
+            ("jenkins", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\+0[12]:00)", "Europe/Berlin", {"+01:00", "+02:00"}),
+            (
+                "buildkite",
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(-0[45]:00)",
+                "America/New_York",
+                {"-05:00", "-04:00"},
+            ),
+        ):
+            seen = set()
+            for text in by_source[source]:
+                match = re.fullmatch(pattern, text)
+                assert match, text
+                seen.add(match.group(1))
+                assert ts(text).utcoffset() == ts(text).astimezone(ZoneInfo(zone_name)).utcoffset()
+            assert seen == offsets
+        window = {"since": "2024-03-01T00:00:00Z", "until": "2024-04-15T00:00:00Z", "limit": 100}
+        plain = get(http, server, "/change_events", **window).json()
+        tokyo = get(http, server, "/change_events", time_zone="Asia/Tokyo", **window).json()
+        assert plain == tokyo and plain["change_events"]  # time_zone does not touch sender timestamps
+        stored = {e["id"]: e for e in server.dataset.change_events}
+        assert all(stored[e["id"]] == e for e in plain["change_events"])
+        # selection is on the instant, whatever the offset: 09:59:59.123-05:00 is 14:59:59.123Z
+        new_york = server.dataset.add_change_event("2024-04-10T09:59:59.123-05:00", [0])
+        berlin = server.dataset.add_change_event(
+            datetime(2024, 4, 10, 16, 59, 59, 123000, tzinfo=ZoneInfo("Europe/Berlin")), [1]
+        )
+        assert (new_york["timestamp"], berlin["timestamp"]) == (
+            "2024-04-10T09:59:59.123-05:00",
+            "2024-04-10T16:59:59.123+02:00",
+        )
+
+        def ids(since: str, until: str) -> set[str]:
+            events = get(http, server, "/change_events", since=since, until=until, limit=100).json()[
+                "change_events"
+            ]
+            return {e["id"] for e in events} & {new_york["id"], berlin["id"]}
+
+        assert ids("2024-04-10T14:59:59Z", "2024-04-10T15:00:00Z") == {new_york["id"], berlin["id"]}
+        assert ids("2024-04-10T15:00:00Z", "2024-04-10T16:00:00Z") == set()
+        assert ids("2024-04-10T14:00:00Z", "2024-04-10T14:59:59Z") == set()
+
+
+# ------------------------------------------------------------------------------- edits, merges, escalations
+def test_edits_after_resolution_with_log_entries(http) -> None:
+    with running(seed=21, size=30, days=10, end=END) as server:  # generated incidents: June 2024 only
+        ds = server.dataset
+        svc = ds.entities.service_ids
+        a = ds.add_incident(
+            ts("2024-03-01T10:00:00Z"),
+            0,
+            "resolved",
+            "Checkout down",
+            resolved_at=ts("2024-03-01T11:00:00Z"),
+            assignee=3,
+        )
+        n = a["incident_number"]
+        assert (a["priority"], a["urgency"]) == (None, "high")
+        edited = requests.post(
+            server.url + "/_sim/edit",
+            timeout=10,
+            json={
+                "number": n,
+                "at": "2024-03-05T12:00:00Z",
+                "priority": "P1",
+                "urgency": "low",
+                "title": "Checkout down (post-mortem)",
+                "service_index": 2,
+            },
+        ).json()
+        now = get(http, server, f"/incidents/{n}", time_zone="UTC").json()["incident"]
+        assert edited == now
+        assert (
+            now["status"] == "resolved"
+            and now["resolved_at"] == now["last_status_change_at"] == "2024-03-01T11:00:00Z"
+        )
+        assert now["updated_at"] == "2024-03-05T12:00:00Z"
+        assert (now["priority"]["name"], now["urgency"], now["title"]) == (
+            "P1",
+            "low",
+            "Checkout down (post-mortem)",
+        )
+        assert now["summary"] == f"[#{n}] Checkout down (post-mortem)"
+        assert now["service"]["id"] == svc[2] and now["escalation_policy"] == ds.entities.ep_refs[2]
+        # the per-service index follows the move
+        march_1 = {"since": "2024-03-01T00:00:00Z", "until": "2024-03-02T00:00:00Z"}
+
+        def numbers(**params) -> list[int]:
+            return [i["incident_number"] for i in fetch_all(http, server, **march_1, **params)]
+
+        assert numbers(**{"service_ids[]": svc[2]}) == [n]
+        assert numbers(**{"service_ids[]": svc[0]}) == []
+        assert numbers(**{"service_ids[]": [svc[0], svc[2]], "statuses[]": "resolved"}) == [n]
+        log = get(http, server, f"/incidents/{n}/log_entries", time_zone="UTC").json()["log_entries"]
+        assert [(e["type"], e["created_at"], e["service"]["id"]) for e in log] == [
+            ("trigger_log_entry", "2024-03-01T10:00:00Z", svc[0]),
+            ("assign_log_entry", "2024-03-01T10:00:00Z", svc[0]),
+            ("resolve_log_entry", "2024-03-01T11:00:00Z", svc[0]),
+            ("priority_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
+            ("urgency_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
+            ("field_value_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
+            ("field_value_change_log_entry", "2024-03-05T12:00:00Z", svc[2]),
+        ]
+        assert [e["summary"] for e in log[3:]] == [
+            "Priority changed from no priority to P1 by Dmitri Ivanov.",
+            "Urgency changed from high to low by Dmitri Ivanov.",
+            'Title changed from "Checkout down" to "Checkout down (post-mortem)" by Dmitri Ivanov.',
+            'Service changed from "Checkout API" to "Search Service" by Dmitri Ivanov.',
+        ]
+        assert {e["incident"]["id"] for e in log} == {a["id"]}
+        # triggered and acknowledged incidents can be edited too, and keep their status
+        b = ds.add_incident(ts("2024-03-02T10:00:00Z"), 1)["incident_number"]
+        c = ds.add_incident(ts("2024-03-02T11:00:00Z"), 1, "acknowledged")["incident_number"]
+        ds.edit(b, at=ts("2024-03-06T08:00:00Z"), priority="P2")
+        ds.edit(c, at=ts("2024-03-06T09:00:00Z"), urgency="low")
+        got_b = get(http, server, f"/incidents/{b}", time_zone="UTC").json()["incident"]
+        got_c = get(http, server, f"/incidents/{c}", time_zone="UTC").json()["incident"]
+        assert (got_b["status"], got_b["priority"]["name"], got_b["updated_at"]) == (
+            "triggered",
+            "P2",
+            "2024-03-06T08:00:00Z",
+        )
+        assert got_b["last_status_change_at"] == "2024-03-02T10:00:00Z" and got_b["assignments"]
+        assert (got_c["status"], got_c["urgency"], got_c["updated_at"]) == (
+            "acknowledged",
+            "low",
+            "2024-03-06T09:00:00Z",
+        )
+        assert got_c["acknowledgements"][0]["at"] == "2024-03-02T11:01:00Z"
+        # the account-wide log names every incident that changed in the window, resolved ones included
+        changed = get(
+            http, server, "/log_entries", since="2024-03-05T00:00:00Z", until="2024-03-07T00:00:00Z"
+        ).json()
+        assert {e["incident"]["id"] for e in changed["log_entries"]} == {a["id"], got_b["id"], got_c["id"]}
+        assert (
+            len(changed["log_entries"]) == 6
+            and changed["log_entries"][0]["created_at"] == "2024-03-05T04:00:00-08:00"
+        )
+        # an edit that changes nothing writes nothing; priority can be removed
+        ds.edit(n, at=ts("2024-03-08T00:00:00Z"), priority="P1")
+        assert ds.incident(n)["updated_at"] == "2024-03-05T12:00:00Z" and len(ds.events(n - 1)) == 7
+        ds.edit(n, at=ts("2024-03-09T00:00:00Z"), priority=None)
+        assert ds.incident(n)["priority"] is None
+        assert (
+            ds.log_entry(n - 1, 7)["summary"] == "Priority changed from P1 to no priority by Dmitri Ivanov."
+        )
+        for body in (
+            {"number": n, "urgency": "medium"},
+            {"number": 9999, "title": "x"},
+            {"number": n, "at": "2024-02-01T00:00:00Z", "title": "before it existed"},
+            {"number": n, "service_index": 7},
+        ):
+            assert requests.post(server.url + "/_sim/edit", json=body, timeout=10).status_code == 400
+        assert ds.incident(n)["title"] == "Checkout down (post-mortem)"
+
+
+def test_merge_resolves_sources_with_a_merge_reason(http) -> None:
+    with running(seed=21, size=30, days=10, end=END) as server:
+        ds = server.dataset
+        target = ds.add_incident(ts("2024-03-06T09:55:00Z"), 1, title="Payments failing")
+        d = ds.add_incident(ts("2024-03-06T10:00:00Z"), 1)
+        e = ds.add_incident(ts("2024-03-06T10:05:00Z"), 1, "acknowledged")
+        nt, nd, ne = (i["incident_number"] for i in (target, d, e))
+        answer = requests.post(
+            server.url + "/_sim/merge",
+            json={"source_numbers": [nd, ne], "into_number": nt, "at": "2024-03-06T10:30:00Z"},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        reference = {
+            "id": target["id"],
+            "type": "incident_reference",
+            "summary": f"[#{nt}] Payments failing",
+            "self": f"https://api.pagerduty.com/incidents/{target['id']}",
+            "html_url": f"https://acme.pagerduty.com/incidents/{target['id']}",
+        }
+        for number in (nd, ne):
+            merged = get(http, server, f"/incidents/{number}", time_zone="UTC").json()["incident"]
+            assert merged["status"] == "resolved"
+            assert (
+                merged["resolved_at"]
+                == merged["last_status_change_at"]
+                == merged["updated_at"]
+                == "2024-03-06T10:30:00Z"
+            )
+            assert merged["assignments"] == [] and merged["acknowledgements"] == []
+            assert merged["resolve_reason"] == {"type": "merge_resolve_reason", "incident": reference}
+            assert merged["alert_counts"] == {"all": 0, "triggered": 0, "resolved": 0}
+            last = get(http, server, f"/incidents/{number}/log_entries", time_zone="UTC").json()[
+                "log_entries"
+            ][-1]
+            assert last["type"] == "resolve_log_entry" and last["created_at"] == "2024-03-06T10:30:00Z"
+            assert last["summary"].startswith(f"Resolved by merge into [#{nt}]")
+        assert answer.json()["merged"] == [ds.incident(nd), ds.incident(ne)]
+        into = get(http, server, f"/incidents/{nt}", time_zone="UTC").json()["incident"]
+        assert answer.json()["incident"] == into
+        assert (into["status"], into["updated_at"], into["last_status_change_at"]) == (
+            "triggered",
+            "2024-03-06T10:30:00Z",
+            "2024-03-06T09:55:00Z",
+        )
+        assert (
+            into["alert_counts"] == {"all": 3, "triggered": 3, "resolved": 0}
+            and into["resolve_reason"] is None
+        )
+        note = get(http, server, f"/incidents/{nt}/log_entries").json()["log_entries"][-1]
+        assert (note["type"], note["summary"]) == (
+            "annotate_log_entry",
+            f"Merged [#{nd}], [#{ne}] into this incident.",
+        )
+        window = get(
+            http, server, "/log_entries", since="2024-03-06T10:30:00Z", until="2024-03-06T10:30:01Z"
+        ).json()
+        assert {x["incident"]["id"] for x in window["log_entries"]} == {target["id"], d["id"], e["id"]}
+        for body in (
+            {"source_numbers": [nd], "into_number": nt},  # already resolved
+            {"source_numbers": [nt], "into_number": nt},
+            {"source_numbers": [], "into_number": nt},
+        ):
+            assert requests.post(server.url + "/_sim/merge", json=body, timeout=10).status_code == 400
+
+
+def test_escalations_and_assignment_history(http) -> None:
+    with running(seed=21, size=30, days=10, end=END) as server:
+        ds = server.dataset
+        ent = ds.entities
+        g = ds.add_incident(ts("2024-03-07T10:00:00Z"), 0, assignee=1)["incident_number"]
+        h = ds.add_incident(ts("2024-03-07T10:01:00Z"), 0, "acknowledged", assignee=2)["incident_number"]
+        only = {"new": 0, "acknowledge": 0, "reassign": 0, "resolve": 0}
+        step = requests.post(
+            server.url + "/_sim/step",
+            json={**only, "escalate": 50, "now": "2024-03-07T10:20:00Z"},
+            timeout=10,
+        ).json()
+        # only triggered incidents created by then escalate (the generated ones are from June)
+        assert step == {"acknowledged": [], "reassigned": [], "resolved": [], "escalated": [g], "created": []}
+        now = get(http, server, f"/incidents/{g}", time_zone="UTC").json()["incident"]
+        [assignment] = now["assignments"]
+        new_user = assignment["assignee"]
+        assert (
+            assignment["at"] == now["updated_at"] == "2024-03-07T10:20:00Z" and now["status"] == "triggered"
+        )
+        assert new_user["id"] != ent.user_ids[1] and new_user["id"] in {
+            ent.user_ids[u] for u in ent.service_pool[0]
+        }
+        last = get(http, server, f"/incidents/{g}/log_entries", time_zone="UTC").json()["log_entries"][-1]
+        assert (last["type"], last["created_at"], last["assignees"]) == (
+            "escalate_log_entry",
+            "2024-03-07T10:20:00Z",
+            [new_user],
+        )
+        assert last["agent"]["id"] == ent.service_ids[0]
+        assert last["summary"] == f"Escalated to {new_user['summary']} (escalation policy timeout)."
+        assert ds.assignment_history(g) == [
+            (ts("2024-03-07T10:00:00Z"), ent.user_ids[1], "Bob Nguyen"),
+            (ts("2024-03-07T10:20:00Z"), new_user["id"], new_user["summary"]),
+        ]
+        remote = requests.get(
+            server.url + "/_sim/assignment_history", params={"number": g}, timeout=10
+        ).json()
+        assert remote == [
+            {"at": "2024-03-07T10:00:00Z", "user_id": ent.user_ids[1], "user_name": "Bob Nguyen"},
+            {"at": "2024-03-07T10:20:00Z", "user_id": new_user["id"], "user_name": new_user["summary"]},
+        ]
+        assert ds.assignment_history(h) == [(ts("2024-03-07T10:01:00Z"), ent.user_ids[2], "Chiara Rossi")]
+        ds.step(**{**only, "reassign": 2}, now=ts("2024-03-07T10:40:00Z"))
+        for number in (g, h):  # the history agrees with the log entries, and ends with the current assignee
+            log = get(http, server, f"/incidents/{number}/log_entries", time_zone="UTC").json()["log_entries"]
+            from_log = [
+                (ts(x["created_at"]), a["id"], a["summary"])
+                for x in log
+                if x["type"] in ("assign_log_entry", "escalate_log_entry")
+                for a in x["assignees"]
+            ]
+            history = ds.assignment_history(number)
+            assert history == from_log and history[-1][0] == ts("2024-03-07T10:40:00Z")
+            assert history[-1][1] == ds.incident(number)["assignments"][0]["assignee"]["id"]
+        # a generated incident assigned to two users at once (and resolved since)
+        two = next(slot for slot in range(30) if ds.user2[slot] != NO_USER)
+        log = get(http, server, f"/incidents/{two + 1}/log_entries", time_zone="UTC").json()["log_entries"]
+        assert log[1]["type"] == "assign_log_entry" and len(log[1]["assignees"]) == 2
+        created = ts(ds.render(two)["created_at"])
+        assert ds.assignment_history(two + 1) == [
+            (created, a["id"], a["summary"]) for a in log[1]["assignees"]
+        ]
+        assert (
+            requests.get(
+                server.url + "/_sim/assignment_history", params={"number": 999}, timeout=10
+            ).status_code
+            == 400
+        )
+
+
+# ------------------------------------------------------------------------------------- late change events
+def test_late_change_events_appear_once_received(http) -> None:
+    anchor = datetime(2024, 4, 15, tzinfo=UTC)
+    with running(seed=6, size=20, days=5, end=END, change_events_now=anchor) as server:
+        clock = server.api.clock = Clock(ts("2024-04-01T12:00:00Z").timestamp())
+        svc = server.dataset.entities.service_ids
+        made = requests.post(
+            server.url + "/_sim/change_events",
+            timeout=10,
+            json={
+                "timestamp": "2024-04-01T10:00:00+02:00",  # 08:00Z: stamped when the deploy started
+                "services": [0, 1],
+                "sent_at": "2024-04-01T12:30:00Z",  # sent when it ended
+                "integration": 1,
+                "custom_details": {"environment": "production"},
+                "summary": "Deploy checkout and payments",
+            },
+        ).json()
+        assert made["timestamp"] == "2024-04-01T10:00:00+02:00" and made["source"] == "jenkins"
+        assert [s["id"] for s in made["services"]] == [svc[0], svc[1]] and made["custom_details"] == {
+            "environment": "production"
+        }
+        window = {"since": "2024-04-01T07:00:00Z", "until": "2024-04-01T09:00:00Z", "limit": 100}
+
+        def listed() -> list[bool]:
+            paths = [
+                "/change_events",
+                f"/services/{svc[0]}/change_events",
+                f"/services/{svc[1]}/change_events",
+            ]
+            return [
+                made["id"] in {e["id"] for e in get(http, server, p, **window).json()["change_events"]}
+                for p in paths
+            ]
+
+        assert listed() == [False, False, False]
+        clock.now = ts("2024-04-01T12:29:59Z").timestamp()
+        assert listed() == [False, False, False]
+        clock.now = ts("2024-04-01T12:30:00Z").timestamp()
+        assert listed() == [True, True, True]
+        assert made["id"] not in {
+            e["id"]
+            for e in get(http, server, f"/services/{svc[2]}/change_events", **window).json()["change_events"]
+        }
+        # sent_at omitted: there at once
+        now_event = server.dataset.add_change_event(
+            datetime(2024, 4, 1, 8, 30, tzinfo=UTC), [2], integration=2
+        )
+        assert now_event["timestamp"] == "2024-04-01T08:30:00Z"
+        assert now_event["id"] in {
+            e["id"] for e in get(http, server, "/change_events", **window).json()["change_events"]
+        }
+        # generated Jenkins deploys are sent when they end: invisible in between
+        ds = server.dataset
+        late = next(
+            k
+            for k, ((ms, _), sent) in enumerate(zip(ds.change_keys, ds.change_sent, strict=True))
+            if sent > ms + 60_000
+        )
+        ms, eid = ds.change_keys[late]
+        stamped = datetime.fromtimestamp(ms / 1000, UTC)
+        around = {
+            "since": z(stamped - timedelta(seconds=1)),
+            "until": z(stamped + timedelta(seconds=2)),
+            "limit": 100,
+        }
+        clock.now = ms / 1000 + 1
+        assert eid not in {
+            e["id"] for e in get(http, server, "/change_events", **around).json()["change_events"]
+        }
+        clock.now = ds.change_sent[late] / 1000
+        assert eid in {e["id"] for e in get(http, server, "/change_events", **around).json()["change_events"]}
+        bad = requests.post(
+            server.url + "/_sim/change_events",
+            json={"timestamp": "2024-04-01T10:00:00", "services": [0]},
+            timeout=10,
+        )
+        assert bad.status_code == 400  # a sender's timestamp without an offset is ambiguous
+
+
+# ----------------------------------------------------------------------------------------- window bounds
+def test_window_bounds_conventions_with_items_on_the_edges(http) -> None:
+    anchor = datetime(2024, 3, 15, tzinfo=UTC)
+    with running(seed=8, size=20, days=5, end=END, change_events_now=anchor) as server:
+        server.api.clock = Clock(anchor.timestamp())
+        ds = server.dataset
+        edges = [
+            "2024-02-29T23:59:59Z",
+            "2024-03-01T00:00:00Z",
+            "2024-03-01T00:00:01Z",
+            "2024-03-01T23:59:59Z",
+        ]
+        edges += ["2024-03-02T00:00:00Z", "2024-03-02T00:00:01Z"]
+        numbers = [ds.add_incident(ts(m))["incident_number"] for m in edges]
+        before, at_since, after_since, before_until, at_until, after_until = numbers
+        events = [
+            ds.add_change_event(text, [0])["id"]
+            for text in (
+                "2024-03-01T01:00:00+01:00",  # exactly since
+                "2024-02-29T19:00:00.001-05:00",  # 1 ms after since
+                "2024-03-01T23:59:59.999Z",  # 1 ms before until
+                "2024-03-02T00:00:00Z",  # exactly until
+            )
+        ]
+        window = {"since": "2024-03-01T00:00:00Z", "until": "2024-03-02T00:00:00Z"}
+        expected = {
+            "[)": ([at_since, after_since, before_until], events[:3]),
+            "[]": ([at_since, after_since, before_until, at_until], events),
+            "(]": ([after_since, before_until, at_until], events[1:]),
+            "()": ([after_since, before_until], events[1:3]),
+        }
+        for bounds, (incidents, changes) in expected.items():
+            answer = requests.post(server.url + "/_sim/faults", json={"window_bounds": bounds}, timeout=10)
+            assert answer.json()["window_bounds"] == bounds
+            assert [i["incident_number"] for i in fetch_all(http, server, **window)] == incidents, bounds
+            log = get(http, server, "/log_entries", limit=100, **window).json()["log_entries"]
+            assert [int(e["incident"]["summary"][2:].split("]")[0]) for e in log] == [
+                n for n in incidents for _ in (0, 1)
+            ]
+            listed = get(http, server, "/change_events", limit=100, **window).json()["change_events"]
+            assert [e["id"] for e in listed if e["id"] in events] == changes, bounds
+            assert before not in incidents and after_until not in incidents
+        # fractional bounds: exclusive since 23:59:59.5 still takes 00:00:00; inclusive until 23:59:59.5 takes 23:59:59
+        server.set_faults(window_bounds="(]")
+        half = fetch_all(http, server, since="2024-02-29T23:59:59.500Z", until="2024-03-01T23:59:59.500Z")
+        assert [i["incident_number"] for i in half] == [at_since, after_since, before_until]
+        assert (
+            requests.post(server.url + "/_sim/faults", json={"window_bounds": "[["}, timeout=10).status_code
+            == 400
+        )
+    with running(seed=8, size=20, days=5, end=END, window_bounds="[]") as server:
+        assert server.faults()["window_bounds"] == "[]"
+        server.set_faults(error_every=1000)  # unnamed settings go back to the server's own, not to "[)"
+        assert server.faults()["window_bounds"] == "[]" and server.api.window_bounds == "[]"
+
+
+# -------------------------------------------------------------------------------- rate limits and latency
+def test_throttled_period_refuses_every_request_until_reset(http) -> None:
+    with running(seed=4, size=50, days=20, end=END) as server:
+        clock = server.api.clock = Clock(100.0)
+        server.set_faults(rate_limit_every=5, rate_limit_reset=2)
+        seen = []
+        for moment in (100.0, 100.0, 100.0, 100.0, 100.0, 100.5, 101.2, 101.999, 102.0, 102.0):
+            clock.now = moment
+            response = get(http, server, "/abilities")
+            seen.append((response.status_code, response.headers.get("ratelimit-reset")))
+            if response.status_code == 429:
+                assert response.json() == {"error": {"message": "Rate Limit Exceeded", "code": 2020}}
+                assert (response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"]) == (
+                    "960",
+                    "0",
+                )
+        assert seen == [(200, None)] * 4 + [
+            (429, "2"),
+            (429, "2"),
+            (429, "1"),
+            (429, "1"),
+            (200, None),
+            (429, "2"),
+        ]
+        assert server.stats()["faults"]["429"] == 5
+        server.set_faults(rate_limit_every=1, rate_limit_reset=30, rate_limit_bare=True)
+        for moment in (200.0, 229.0):
+            clock.now = moment
+            bare = get(http, server, "/incidents", date_range="all")
+            assert bare.status_code == 429 and bare.content == b"" and "ratelimit-reset" not in bare.headers
+        assert server.stats()["faults"]["429"] == 7
+    with running(seed=4, size=50, days=20, end=END) as server:  # the real clock: a client that waits succeeds
+        server.set_faults(rate_limit_every=3, rate_limit_reset=0.3)
+        answers = [get(http, server, "/abilities") for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 429, 429]  # retrying at once earns another 429
+        assert answers[2].headers["ratelimit-reset"] == "1"  # whole seconds, rounded up
+        time.sleep(0.35)
+        assert get(http, server, "/abilities").status_code == 200
+
+
+def test_rate_limit_per_minute(http) -> None:
+    with running(seed=4, size=50, days=20, end=END) as server:
+        assert "ratelimit-limit" not in get(http, server, "/abilities").headers  # no limit set: no headers
+    with running(seed=4, size=50, days=20, end=END, rate_limit_per_minute=3) as server:
+        clock = server.api.clock = Clock(1000.0)
+        seen = []
+        for moment in (1000.0, 1010.0, 1020.5, 1030.0, 1060.0, 1069.9):
+            clock.now = moment
+            response = get(http, server, "/abilities")
+            headers = response.headers
+            seen.append(
+                (
+                    response.status_code,
+                    headers["ratelimit-limit"],
+                    headers["ratelimit-remaining"],
+                    headers["ratelimit-reset"],
+                )
+            )
+        assert seen == [
+            (200, "3", "2", "60"),
+            (200, "3", "1", "50"),
+            (200, "3", "0", "40"),
+            (429, "3", "0", "30"),  # until the request of 1000.0 is a minute old
+            (200, "3", "0", "10"),  # 1000.0 has left the window; 1010.0 leaves it in 10 s
+            (429, "3", "0", "1"),
+        ]
+        clock.now = 1070.0
+        missing = get(http, server, "/incidents/QZZZZZZ")
+        assert missing.status_code == 404 and missing.headers["ratelimit-remaining"] == "0"  # every response
+        stats = server.stats()
+        assert (
+            stats["faults"]["429_per_minute"] == 2 and stats["faults"]["429"] == 0 and stats["requests"] == 7
+        )
+        # a faults change keeps the server's own limit unless it names another one
+        server.set_faults(error_every=1000)
+        assert server.faults()["rate_limit_per_minute"] == 3
+        requests.post(server.url + "/_sim/faults", json={"rate_limit_per_minute": 1}, timeout=10)
+        clock.now = 2000.0
+        assert [get(http, server, "/abilities").status_code for _ in range(2)] == [200, 429]
+        assert server.stats()["faults"]["429_per_minute"] == 3
+
+
+def test_latency_is_served_concurrently() -> None:
+    with running(seed=4, size=50, days=20, end=END, latency=0.4) as server:
+        took: list[float] = []
+
+        def one() -> None:
+            with requests.Session() as session:
+                started = time.monotonic()
+                response = session.get(
+                    server.url + "/abilities", headers={"Authorization": f"Token token={TOKEN}"}, timeout=10
+                )
+                assert response.status_code == 200
+                took.append(time.monotonic() - started)
+
+        started = time.monotonic()
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.monotonic() - started
+        assert len(took) == 4 and min(took) >= 0.4
+        assert wall < 0.75  # four requests in flight together, not one after another (1.6 s)
+        started = time.monotonic()
+        requests.get(server.url + "/_sim/stats", timeout=10)
+        assert time.monotonic() - started < 0.3  # admin requests are not delayed
+        requests.post(server.url + "/_sim/faults", json={"latency": 0}, timeout=10)
+        started = time.monotonic()
+        requests.get(server.url + "/abilities", headers={"Authorization": f"Token token={TOKEN}"}, timeout=10)
+        assert time.monotonic() - started < 0.3
+
+
+def test_cli_settings() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "simulator",
+        *"--port 0 --size 50 --token t --time-zone Europe/Berlin".split(),
+    ]
+    command += ["--latency", "0.2", "--rate-limit-per-minute", "5", "--window-bounds", "[]"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"listening on (http://\S+)", proc.stdout.readline()).group(1)
+        started = time.monotonic()
+        response = requests.get(url + "/services", headers={"Authorization": "Token token=t"}, timeout=10)
+        assert time.monotonic() - started >= 0.2
+        assert response.json()["services"][0]["created_at"] == "2019-03-04T11:00:00+01:00"
+        assert (response.headers["ratelimit-limit"], response.headers["ratelimit-remaining"]) == ("5", "4")
+        faults = requests.get(url + "/_sim/faults", timeout=10).json()
+        assert (faults["latency"], faults["rate_limit_per_minute"], faults["window_bounds"]) == (0.2, 5, "[]")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_pages_in_a_time_zone_stay_fast(http) -> None:
+    ds = generate(8, 200_000, days=365, end=END)
+    with running(ds) as server:
+        window = {"since": "2024-01-01T00:00:00Z", "until": "2024-06-01T00:00:00Z", "limit": 100}
+        for zone_name in ("UTC", "America/Los_Angeles", "Australia/Lord_Howe"):  # Lord Howe: 30-minute DST
+            took = []
+            for page in range(15):
+                started = time.monotonic()
+                body = get(
+                    http, server, "/incidents", offset=100 * page, time_zone=zone_name, **window
+                ).json()
+                took.append(time.monotonic() - started)
+                assert len(body["incidents"]) == 100
+            for incident in body["incidents"]:
+                moment = ts(incident["created_at"])
+                assert moment.utcoffset() == moment.astimezone(ZoneInfo(zone_name)).utcoffset()
+            assert sorted(took)[len(took) // 2] < 0.05, (zone_name, took)

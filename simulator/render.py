@@ -1,0 +1,242 @@
+"""JSON as the API returns it: incidents, log entries, services and change events.
+
+Functions of a Dataset's stored state and a Zone (the time zone the response is rendered in). They read
+the dataset (columns, sparse facts, history events) and never change it; they do not import it either,
+so storage can call them (Dataset.render) without an import cycle. Nested reference dicts are shared
+with the account's Entities: callers must not mutate what they get.
+"""
+
+from __future__ import annotations
+
+from .catalog import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGED,
+    ANNOTATE,
+    API_BASE,
+    ASSIGN,
+    ESCALATE,
+    FIELD_CHANGE,
+    FLAG_AUTO_RESOLVED,
+    FLAG_OMIT_RESOLVED_AT,
+    INTEGRATIONS,
+    LOG_TYPES,
+    NO_USER,
+    PRIORITY_CHANGE,
+    PRIORITY_NAMES,
+    RESOLVE,
+    RESOLVED,
+    STATUSES,
+    TRIGGER,
+    URGENCIES,
+    URGENCY_CHANGE,
+    WEB_BASE,
+    incident_id,
+    log_entry_id,
+)
+from .entities import Entities
+from .times import Zone
+
+INCIDENT_KEY_MULT = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd 128-bit constant: well-spread hex keys
+
+
+def incident_reference(ds, slot: int) -> dict:
+    """{"id", "type": "incident_reference", "summary", "self", "html_url"} of an incident."""
+    number = slot + 1
+    iid = incident_id(number, ds.salt)
+    return {
+        "id": iid,
+        "type": "incident_reference",
+        "summary": f"[#{number}] {ds.title(slot)}",
+        "self": f"{API_BASE}/incidents/{iid}",
+        "html_url": f"{WEB_BASE}/incidents/{iid}",
+    }
+
+
+def incident(ds, slot: int, zone: Zone) -> dict:
+    """Incident JSON as GET /incidents returns it, times rendered in `zone`."""
+    ent = ds.entities
+    iso = zone.iso
+    number = slot + 1
+    iid = incident_id(number, ds.salt)
+    title = ds.title(slot)
+    status = ds.status[slot]
+    svc = ds.service[slot]
+    created = ds.created[slot]
+    u1 = ds.user1[slot]
+    user_ref = ent.user_refs[u1]
+    resolve_reason = None
+    if status == RESOLVED:
+        assignments: list = []
+        acks: list = []
+        changed_by = ent.service_refs[svc] if ds.flags[slot] & FLAG_AUTO_RESOLVED else user_ref
+        target = ds.merged_into.get(slot)
+        if target is not None:
+            resolve_reason = {"type": "merge_resolve_reason", "incident": incident_reference(ds, target)}
+    else:
+        at = iso(ds.assigned_at.get(slot, created))
+        assignments = [{"at": at, "assignee": user_ref}]
+        u2 = ds.user2[slot]
+        if u2 != NO_USER:
+            assignments.append({"at": at, "assignee": ent.user_refs[u2]})
+        if status == ACKNOWLEDGED:
+            acker = ent.user_refs[ds.acker.get(slot, u1)]
+            acks = [{"at": iso(ds.acked[slot]), "acknowledger": acker}]
+            changed_by = acker
+        else:
+            acks = []
+            changed_by = ent.service_refs[svc]
+    alerts = ds.alerts[slot]
+    open_alerts = 0 if status == RESOLVED else alerts
+    trigger_id = log_entry_id(slot, 0, ds.salt)
+    out = {
+        "id": iid,
+        "type": "incident",
+        "summary": f"[#{number}] {title}",
+        "self": f"{API_BASE}/incidents/{iid}",
+        "html_url": f"{WEB_BASE}/incidents/{iid}",
+        "incident_number": number,
+        "title": title,
+        "description": title,
+        "created_at": iso(created),
+        "updated_at": iso(ds.updated_at(slot)),
+        "status": STATUSES[status],
+        "incident_key": f"{((number + ds.salt) * INCIDENT_KEY_MULT) % (1 << 128):032x}",
+        "service": ent.service_refs[svc],
+        "assignments": assignments,
+        "assigned_via": "escalation_policy",
+        "last_status_change_at": iso(ds.last_status_change(slot)),
+        "resolved_at": iso(ds.resolved[slot]) if status == RESOLVED else None,
+        "first_trigger_log_entry": {
+            "id": trigger_id,
+            "type": "trigger_log_entry_reference",
+            "summary": "Triggered through the API.",
+            "self": f"{API_BASE}/log_entries/{trigger_id}",
+            "html_url": f"{WEB_BASE}/incidents/{iid}/log_entries/{trigger_id}",
+        },
+        "alert_counts": {"all": alerts, "triggered": open_alerts, "resolved": alerts - open_alerts},
+        "is_mergeable": True,
+        "incident_type": {"name": "incident_default"},
+        "escalation_policy": ent.ep_refs[svc],
+        "teams": [ent.team_refs[ent.service_team[svc]]],
+        "pending_actions": [],
+        "acknowledgements": acks,
+        "alert_grouping": None,
+        "last_status_change_by": changed_by,
+        "priority": ent.priority_refs[ds.priority[slot]],
+        "resolve_reason": resolve_reason,
+        "conference_bridge": None,
+        "urgency": URGENCIES[ds.urgency[slot]],
+    }
+    if ds.flags[slot] & FLAG_OMIT_RESOLVED_AT:
+        del out["resolved_at"]
+    extra = ds.extra.get(slot)
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _summary(ent: Entities, event: tuple, agent_name: str) -> tuple[str, str]:
+    """(summary, channel type) of a log entry."""
+    _ts, kind, agent, assignees, _svc, detail = event
+    if kind == TRIGGER:
+        return "Triggered through the API.", "api"
+    if kind == ASSIGN:
+        names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
+        if agent < 0:
+            return f"Assigned to {names}.", "auto"
+        return f"Reassigned to {names} by {agent_name}.", "web_ui"
+    if kind == ESCALATE:
+        names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
+        return f"Escalated to {names} (escalation policy timeout).", "timeout"
+    if kind == ACKNOWLEDGE:
+        return f"Acknowledged by {agent_name}.", "web_ui"
+    if kind == RESOLVE:
+        if detail is not None:
+            return f"Resolved by merge into [#{detail + 1}] by {agent_name}.", "web_ui"
+        if agent < 0:
+            return "Resolved by timeout.", "timeout"
+        return f"Resolved by {agent_name}.", "web_ui"
+    if kind == PRIORITY_CHANGE:
+        old, new = (PRIORITY_NAMES[p] or "no priority" for p in detail)
+        return f"Priority changed from {old} to {new} by {agent_name}.", "web_ui"
+    if kind == URGENCY_CHANGE:
+        old, new = (URGENCIES[u] for u in detail)
+        return f"Urgency changed from {old} to {new} by {agent_name}.", "web_ui"
+    if kind == FIELD_CHANGE:
+        field, old, new = detail
+        if field == "service":
+            old, new = ent.service_names[old], ent.service_names[new]
+        return f'{field.capitalize()} changed from "{old}" to "{new}" by {agent_name}.', "web_ui"
+    if kind == ANNOTATE:
+        return detail, "note"
+    raise ValueError(f"unknown log entry kind {kind}")
+
+
+def log_entry(ds, slot: int, seq: int, event: tuple, zone: Zone) -> dict:
+    """Log entry JSON as GET /log_entries returns it, created_at rendered in `zone`.
+
+    event = (ts, kind, agent user index or -1 for the service, assignee user indexes, service index at
+    the time, detail): see Dataset.events.
+    """
+    ts, kind, agent, assignees, svc, _detail = event
+    ent = ds.entities
+    iid = incident_id(slot + 1, ds.salt)
+    lid = log_entry_id(slot, seq, ds.salt)
+    agent_ref = ent.service_refs[svc] if agent < 0 else ent.user_refs[agent]
+    summary, channel = _summary(ent, event, agent_ref["summary"])
+    entry = {
+        "id": lid,
+        "type": LOG_TYPES[kind],
+        "summary": summary,
+        "self": f"{API_BASE}/log_entries/{lid}",
+        "html_url": f"{WEB_BASE}/incidents/{iid}/log_entries/{lid}",
+        "created_at": zone.iso(ts),
+        "agent": agent_ref,
+        "channel": {"type": channel},
+        "service": ent.service_refs[svc],
+        "incident": incident_reference(ds, slot),
+        "teams": [ent.team_refs[ent.service_team[svc]]],
+        "contexts": [],
+    }
+    if kind == TRIGGER:
+        entry["event_details"] = {"description": ds.title(slot)}
+    elif kind == ASSIGN or kind == ESCALATE:
+        entry["assignees"] = [ent.user_refs[u] for u in assignees]
+    return entry
+
+
+def service(ent: Entities, index: int, zone: Zone) -> dict:
+    """Service JSON as GET /services returns it."""
+    created, updated = ent.service_times[index]
+    return {**ent.service_objects[index], "created_at": zone.iso(created), "updated_at": zone.iso(updated)}
+
+
+def change_event(
+    ent: Entities,
+    eid: str,
+    timestamp: str,
+    services: list[int],
+    integration: int,
+    summary: str,
+    custom_details: dict,
+    links: list,
+) -> dict:
+    """Change event JSON: `timestamp` is the sender's text, verbatim (no time zone applies to it)."""
+    path = f"services/{ent.service_ids[services[0]]}/integrations/{ent.integration_ids[integration]}"
+    return {
+        "id": eid,
+        "type": "change_event",
+        "timestamp": timestamp,
+        "summary": summary,
+        "source": INTEGRATIONS[integration][1],
+        "services": [ent.service_refs[s] for s in services],
+        "integration": {
+            "id": ent.integration_ids[integration],
+            "type": "inbound_integration_reference",
+            "summary": ent.integration_names[integration],
+            "self": f"{API_BASE}/{path}",
+            "html_url": f"{WEB_BASE}/{path}",
+        },
+        "custom_details": custom_details,
+        "links": links,
+    }

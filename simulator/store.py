@@ -1,0 +1,631 @@
+"""One simulated PagerDuty account's state (the Dataset) and every change PagerDuty lets happen to it.
+
+Incidents are stored column-wise (arrays and bytearrays, ~50 bytes each) and rendered to JSON on demand
+(render.py), so a million of them fit in well under 100 MB. Sparse per-incident facts that only mutations
+or add_incident() create (custom titles, reassignment times, merges, explicit history) live in dicts keyed
+by slot. A slot is the incident number minus one, which never changes.
+
+History: a generated incident keeps no stored history; its events (trigger, assign, acknowledge, resolve)
+are derived from its columns (base_events). The first mutation of an incident materializes its history
+into `history` and indexes every event in `mutation_events`, so account-wide log entry queries combine
+both sources (query.log_window).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from array import array
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from datetime import UTC, datetime, tzinfo
+
+import orjson
+
+from . import render
+from .catalog import (
+    ACKNOWLEDGE,
+    ACKNOWLEDGED,
+    ANNOTATE,
+    ASSIGN,
+    ASSIGNING,
+    BASE_TS,
+    ESCALATE,
+    FIELD_CHANGE,
+    FLAG_AUTO_RESOLVED,
+    FLAG_OMIT_RESOLVED_AT,
+    INTEGRATIONS,
+    MAX_EVENTS,
+    NO_USER,
+    PRIORITY_CHANGE,
+    PRIORITY_NAMES,
+    PRIORITY_TABLE,
+    RESOLVE,
+    RESOLVED,
+    SLOT_BITS,
+    STATUSES,
+    TRIGGER,
+    TRIGGERED,
+    URGENCIES,
+    URGENCY_CHANGE,
+    b36,
+    incident_number_from_id,
+    render_title,
+)
+from .entities import Entities
+from .times import Zone, from_ts, now_ts, parse_iso, to_ts, to_us, zone
+
+MAX_SLOTS = 1 << SLOT_BITS
+_UNSET = object()
+
+Event = tuple  # (ts, kind, agent user index or -1 for the service, assignee user indexes, service, detail)
+
+
+class Dataset:
+    """One simulated PagerDuty account. All public methods are thread-safe (one re-entrant lock)."""
+
+    def __init__(self, seed: int, entities: Entities, end: int, salt: int) -> None:
+        self.seed = seed
+        self.entities = entities
+        self.end = end
+        self.salt = salt
+        self.lock = threading.RLock()
+        self.version = 0  # bumped by every mutation; query caches are keyed on it
+        self.steps = 0
+        # columns, indexed by slot (= incident_number - 1)
+        self.created = array("q")
+        self.resolved = array("q")
+        self.acked = array("q")
+        self.service = bytearray()
+        self.status = bytearray()
+        self.urgency = bytearray()
+        self.priority = bytearray()
+        self.template = bytearray()
+        self.user1 = bytearray()
+        self.user2 = bytearray()
+        self.alerts = bytearray()
+        self.flags = bytearray()
+        # indexes: (created - BASE_TS) << SLOT_BITS | slot, sorted; globally and per service
+        self.keys = array("q")
+        self.service_keys: list[array] = [array("q") for _ in entities.service_ids]
+        self.open: set[int] = set()
+        # sparse facts
+        self.titles: dict[int, str] = {}
+        self.updated: dict[int, int] = {}
+        self.status_changed: dict[int, int] = {}
+        self.assigned_at: dict[int, int] = {}
+        self.acker: dict[int, int] = {}
+        self.merged_into: dict[int, int] = {}
+        self.extra: dict[int, dict] = {}
+        self.history: dict[int, list[Event]] = {}
+        self.mutation_events: list[tuple[int, int, int]] = []  # (ts, slot, seq) of materialized histories
+        # change events, sorted by (instant in ms, id); parallel lists
+        self.change_events: list[dict] = []  # rendered once: no time zone applies to them
+        self.change_keys: list[tuple[int, str]] = []
+        self.change_services: list[frozenset[int]] = []
+        self.change_integrations: list[int] = []
+        self.change_sent: list[int] = []  # epoch ms PagerDuty received it (-1: always visible)
+        self.cache: OrderedDict = OrderedDict()
+
+    # ----------------------------------------------------------------------------------------- basics
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def slot_for(self, id_or_number: int | str) -> int | None:
+        """Resolve an incident id ('Q1ABC2D') or number (int or digits) to its slot."""
+        if isinstance(id_or_number, int) or (isinstance(id_or_number, str) and id_or_number.isdigit()):
+            number = int(id_or_number)
+        else:
+            number = incident_number_from_id(str(id_or_number), self.salt)
+            if number is None:
+                return None
+        return number - 1 if 1 <= number <= len(self.created) else None
+
+    def _slot(self, id_or_number: int | str) -> int:
+        slot = self.slot_for(id_or_number)
+        if slot is None:
+            raise ValueError(f"no incident {id_or_number!r}")
+        return slot
+
+    def cached(self, key: tuple, build):
+        """Small LRU for computed result lists, valid for the current version only."""
+        with self.lock:
+            key = (self.version, *key)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.cache.move_to_end(key)
+                return hit
+            value = build()
+            self.cache[key] = value
+            while len(self.cache) > 24:
+                self.cache.popitem(last=False)
+            return value
+
+    # --------------------------------------------------------------------------------- derived facts
+    def title(self, slot: int) -> str:
+        """Stored custom title, else the template text derived from the incident number."""
+        custom = self.titles.get(slot)
+        if custom is not None:
+            return custom
+        return render_title(self.template[slot], slot + 1, self.entities.service_names[self.service[slot]])
+
+    def last_status_change(self, slot: int) -> int:
+        """Time of the last status change: resolve, else acknowledge, else trigger."""
+        if slot in self.status_changed:
+            return self.status_changed[slot]
+        status = self.status[slot]
+        if status == RESOLVED:
+            return self.resolved[slot]
+        if status == ACKNOWLEDGED:
+            return self.acked[slot]
+        return self.created[slot]
+
+    def updated_at(self, slot: int) -> int:
+        """Last change of any kind (status, assignment, edit)."""
+        return self.updated.get(slot, self.last_status_change(slot))
+
+    def base_events(self, slot: int) -> list[Event]:
+        """History implied by an incident's current columns (valid until its first mutation)."""
+        created, svc = self.created[slot], self.service[slot]
+        u1, u2 = self.user1[slot], self.user2[slot]
+        assignees = (u1,) if u2 == NO_USER else (u1, u2)
+        events: list[Event] = [
+            (created, TRIGGER, -1, (), svc, None),
+            (created, ASSIGN, -1, assignees, svc, None),
+        ]
+        if self.acked[slot] >= 0:
+            events.append((self.acked[slot], ACKNOWLEDGE, self.acker.get(slot, u1), (), svc, None))
+        if self.status[slot] == RESOLVED and self.resolved[slot] >= 0:
+            auto = self.flags[slot] & FLAG_AUTO_RESOLVED
+            events.append((self.resolved[slot], RESOLVE, -1 if auto else u1, (), svc, None))
+        return events
+
+    def events(self, slot: int) -> list[Event]:
+        """An incident's full history in recorded order (a log entry's seq is its position here)."""
+        hist = self.history.get(slot)
+        return hist if hist is not None else self.base_events(slot)
+
+    def assignment_history(self, id_or_number: int | str) -> list[tuple[datetime, str, str]]:
+        """Every (time, user id, user name) the incident was ever assigned to, oldest first: the
+        trigger's assignment, then each reassignment and escalation."""
+        with self.lock:
+            slot = self._slot(id_or_number)
+            ent = self.entities
+            ordered = sorted((event[0], seq, event) for seq, event in enumerate(self.events(slot)))
+            return [
+                (from_ts(ts), ent.user_ids[user], ent.user_refs[user]["summary"])
+                for ts, _seq, event in ordered
+                if event[1] in ASSIGNING
+                for user in event[3]
+            ]
+
+    # ------------------------------------------------------------------------------------- rendering
+    def render(self, slot: int, tz: Zone | tzinfo | str = UTC) -> dict:
+        """Incident JSON as the API returns it, times in `tz`. Shares nested dicts: do not mutate."""
+        return render.incident(self, slot, zone(tz))
+
+    def incident(self, id_or_number: int | str, tz: Zone | tzinfo | str = UTC) -> dict | None:
+        """Rendered incident (a private copy: callers may mutate it), or None."""
+        with self.lock:
+            slot = self.slot_for(id_or_number)
+            if slot is None:
+                return None
+            return orjson.loads(orjson.dumps(self.render(slot, tz)))
+
+    def log_entry(self, slot: int, seq: int, tz: Zone | tzinfo | str = UTC) -> dict:
+        """The seq-th log entry of an incident, as the API returns it."""
+        return render.log_entry(self, slot, seq, self.events(slot)[seq], zone(tz))
+
+    # ------------------------------------------------------------------------------------- mutations
+    def append_incident(
+        self,
+        created: int,
+        svc: int,
+        status: int,
+        urgency: int,
+        priority: int,
+        template: int,
+        u1: int,
+        u2: int,
+        alerts: int,
+        flags: int,
+        acked: int,
+        resolved: int,
+    ) -> int:
+        """Append one incident's columns and index it; returns its slot."""
+        slot = len(self.created)
+        if slot >= MAX_SLOTS:
+            raise OverflowError("too many incidents")
+        if created < BASE_TS:
+            raise ValueError("created_at before 2000-01-01 is not supported")
+        self.created.append(created)
+        self.resolved.append(resolved)
+        self.acked.append(acked)
+        self.service.append(svc)
+        self.status.append(status)
+        self.urgency.append(urgency)
+        self.priority.append(priority)
+        self.template.append(template)
+        self.user1.append(u1)
+        self.user2.append(u2)
+        self.alerts.append(alerts)
+        self.flags.append(flags)
+        key = (created - BASE_TS) << SLOT_BITS | slot
+        insort(self.keys, key)
+        insort(self.service_keys[svc], key)
+        if status != RESOLVED:
+            self.open.add(slot)
+        return slot
+
+    def build_indexes(self) -> None:
+        """Build the sorted indexes and the open set after a bulk fill of columns in created_at order."""
+        created, service, status = self.created, self.service, self.status
+        self.keys = array("q", ((created[s] - BASE_TS) << SLOT_BITS | s for s in range(len(created))))
+        service_keys = self.service_keys = [array("q") for _ in self.entities.service_ids]
+        for slot, key in enumerate(self.keys):
+            service_keys[service[slot]].append(key)
+        self.open = {s for s in range(len(created)) if status[s] != RESOLVED}
+
+    def _history(self, slot: int) -> list[Event]:
+        """Materialize an incident's history so mutations can append to it."""
+        hist = self.history.get(slot)
+        if hist is None:
+            hist = self.base_events(slot)
+            self.history[slot] = hist
+            for seq, event in enumerate(hist):
+                insort(self.mutation_events, (event[0], slot, seq))
+        return hist
+
+    def _record(self, slot: int, ts: int, kind: int, agent: int, assignees: tuple = (), detail=None) -> None:
+        """Append one event (a log entry) to a materialized history, on the incident's current service."""
+        hist = self._history(slot)
+        if len(hist) >= MAX_EVENTS:
+            raise OverflowError("too many log entries for one incident")
+        hist.append((ts, kind, agent, assignees, self.service[slot], detail))
+        insort(self.mutation_events, (ts, slot, len(hist) - 1))
+
+    def _pick_user(self, svc: int, rng: random.Random, avoid: int = NO_USER) -> int:
+        pool = [u for u in self.entities.service_pool[svc] if u != avoid]
+        if not pool:
+            pool = [u for u in range(len(self.entities.user_ids)) if u != avoid]
+        return rng.choice(pool)
+
+    def _resolve(self, slot: int, ts: int) -> None:
+        """Status columns of a resolution at ts (the caller records the log entry)."""
+        self.status[slot] = RESOLVED
+        self.resolved[slot] = ts
+        self.flags[slot] &= ~(FLAG_OMIT_RESOLVED_AT | FLAG_AUTO_RESOLVED)
+        self.status_changed[slot] = ts
+        self.updated[slot] = ts
+        self.open.discard(slot)
+
+    def _check_service(self, service_index: int) -> None:
+        if not (isinstance(service_index, int) and 0 <= service_index < len(self.entities.service_ids)):
+            raise ValueError(f"service_index out of range: {service_index!r}")
+
+    def add_incident(
+        self,
+        created_at: datetime,
+        service_index: int = 0,
+        status: str = "triggered",
+        title: str | None = None,
+        **overrides,
+    ) -> dict:
+        """Insert an incident with the next incident number; returns it rendered (UTC).
+
+        Known overrides: urgency ("high"/"low"), priority ("P1".."P5" or None), assignee (user index),
+        acknowledged_at / resolved_at / updated_at (datetimes), omit_resolved_at (bool), auto_resolved
+        (bool). Any other key is copied verbatim into the incident JSON (e.g. description=None).
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        self._check_service(service_index)
+        with self.lock:
+            created = to_ts(created_at)
+            number = len(self.created) + 1
+            urgency = URGENCIES.index(overrides.pop("urgency", "high"))
+            priority = _priority_code(overrides.pop("priority", None))
+            u1 = overrides.pop("assignee", None)
+            if u1 is None:
+                pool = self.entities.service_pool[service_index]
+                u1 = pool[number % len(pool)]
+            code = STATUSES.index(status)
+            ack_at = overrides.pop("acknowledged_at", None)
+            res_at = overrides.pop("resolved_at", None)
+            upd_at = overrides.pop("updated_at", None)
+            acked = to_ts(ack_at) if ack_at is not None else (created + 60 if code == ACKNOWLEDGED else -1)
+            resolved = to_ts(res_at) if res_at is not None else (created + 300 if code == RESOLVED else -1)
+            if code != RESOLVED:
+                resolved = -1
+            if code == TRIGGERED:
+                acked = -1
+            flags = (FLAG_OMIT_RESOLVED_AT if overrides.pop("omit_resolved_at", False) else 0) | (
+                FLAG_AUTO_RESOLVED if overrides.pop("auto_resolved", False) else 0
+            )
+            slot = self.append_incident(
+                created,
+                service_index,
+                code,
+                urgency,
+                priority,
+                number % 8,
+                u1,
+                NO_USER,
+                1,
+                flags,
+                acked,
+                resolved,
+            )
+            if title is not None:
+                self.titles[slot] = title
+            if upd_at is not None:
+                self.updated[slot] = to_ts(upd_at)
+            if overrides:
+                self.extra[slot] = dict(overrides)
+            self._history(slot)
+            self.version += 1
+            return self.incident(number)
+
+    def step(
+        self,
+        new: int = 5,
+        acknowledge: int = 2,
+        reassign: int = 2,
+        resolve: int = 3,
+        now: datetime | None = None,
+        escalate: int = 0,
+    ) -> dict:
+        """Apply one deterministic round of changes, as PagerDuty would show them, and report it.
+
+        Each touched incident gets exactly one kind of change, so callers can derive expectations from
+        the returned incident numbers alone. Fewer changes are made when too few open incidents exist.
+        Escalations (by the escalation policy's timeout) happen to triggered incidents only: each moves
+        the assignment to another user and writes an escalate_log_entry.
+        """
+        with self.lock:
+            self.steps += 1
+            rng = random.Random(f"{self.seed}:{self.steps}")
+            ts = to_ts(now) if now is not None else now_ts()
+            eligible = sorted(s for s in self.open if self.created[s] <= ts)
+            triggered = [s for s in eligible if self.status[s] == TRIGGERED]
+            to_ack = rng.sample(triggered, min(acknowledge, len(triggered)))
+            taken = set(to_ack)
+            rest = [s for s in eligible if s not in taken]
+            to_reassign = rng.sample(rest, min(reassign, len(rest)))
+            taken.update(to_reassign)
+            rest = [s for s in rest if s not in taken]
+            to_resolve = rng.sample(rest, min(resolve, len(rest)))
+            taken.update(to_resolve)
+            rest = [s for s in triggered if s not in taken]
+            to_escalate = rng.sample(rest, min(max(0, escalate), len(rest)))
+            for slot in to_ack:
+                self._history(slot)
+                self.status[slot] = ACKNOWLEDGED
+                self.acked[slot] = ts
+                self.acker.pop(slot, None)
+                self.status_changed[slot] = ts
+                self.updated[slot] = ts
+                self._record(slot, ts, ACKNOWLEDGE, self.user1[slot])
+            for slot in to_reassign:
+                self._history(slot)
+                old = self.user1[slot]
+                if self.status[slot] == ACKNOWLEDGED:
+                    self.acker.setdefault(slot, old)
+                self._assign(slot, ts, self._pick_user(self.service[slot], rng, avoid=old))
+                self._record(slot, ts, ASSIGN, old, (self.user1[slot],))
+            for slot in to_resolve:
+                self._history(slot)
+                self._resolve(slot, ts)
+                self._record(slot, ts, RESOLVE, self.user1[slot])
+            for slot in to_escalate:
+                self._history(slot)
+                self._assign(slot, ts, self._pick_user(self.service[slot], rng, avoid=self.user1[slot]))
+                self._record(slot, ts, ESCALATE, -1, (self.user1[slot],))
+            created = []
+            for _ in range(max(0, new)):
+                svc = rng.randrange(len(self.entities.service_ids))
+                when = ts - rng.randrange(60)
+                number = len(self.created) + 1
+                urgency = int(rng.random() < 0.3)
+                priority = PRIORITY_TABLE[rng.randrange(1000)]
+                slot = self.append_incident(
+                    when, svc, TRIGGERED, urgency, priority, rng.randrange(8), self._pick_user(svc, rng),
+                    NO_USER, 1, 0, -1, -1,
+                )  # fmt: skip
+                self._history(slot)
+                created.append(number)
+            self.version += 1
+            return {
+                "acknowledged": sorted(s + 1 for s in to_ack),
+                "reassigned": sorted(s + 1 for s in to_reassign),
+                "resolved": sorted(s + 1 for s in to_resolve),
+                "escalated": sorted(s + 1 for s in to_escalate),
+                "created": created,
+            }
+
+    def _assign(self, slot: int, ts: int, user: int) -> None:
+        self.user1[slot] = user
+        self.user2[slot] = NO_USER
+        self.assigned_at[slot] = ts
+        self.updated[slot] = ts
+
+    def edit(
+        self,
+        number: int | str,
+        at: datetime | None = None,
+        priority=_UNSET,
+        urgency=_UNSET,
+        title=_UNSET,
+        service_index=_UNSET,
+    ) -> dict:
+        """Edit an incident in any status (resolved ones too), as a responder does in the web UI.
+
+        Any subset of priority ("P1".."P5" or None), urgency ("high"/"low"), title and service_index
+        (moves the incident to that service). Each field that really changes writes a log entry at `at`
+        (default: now) by the incident's assignee: priority_change_log_entry, urgency_change_log_entry,
+        field_value_change_log_entry (title, service; the service move's entry names the new service).
+        updated_at becomes `at` when anything changed. Returns the incident rendered (UTC).
+        """
+        with self.lock:
+            slot = self._slot(number)
+            ts = to_ts(at) if at is not None else now_ts()
+            if ts < self.created[slot]:
+                raise ValueError("at is before the incident was created")
+            changes: list[tuple[int, object]] = []
+            if priority is not _UNSET and _priority_code(priority) != self.priority[slot]:
+                changes.append((PRIORITY_CHANGE, (self.priority[slot], _priority_code(priority))))
+            if urgency is not _UNSET:
+                if urgency not in URGENCIES:
+                    raise ValueError(f"urgency must be one of {URGENCIES}")
+                if URGENCIES.index(urgency) != self.urgency[slot]:
+                    changes.append((URGENCY_CHANGE, (self.urgency[slot], URGENCIES.index(urgency))))
+            if title is not _UNSET:
+                if not isinstance(title, str) or not title:
+                    raise ValueError("title must be a non-empty string")
+                if title != self.title(slot):
+                    changes.append((FIELD_CHANGE, ("title", self.title(slot), title)))
+            if service_index is not _UNSET:
+                self._check_service(service_index)
+                if service_index != self.service[slot]:
+                    changes.append((FIELD_CHANGE, ("service", self.service[slot], service_index)))
+            if not changes:
+                return self.incident(slot + 1)
+            self._history(slot)
+            agent = self.user1[slot]
+            for kind, detail in changes:
+                if kind == PRIORITY_CHANGE:
+                    self.priority[slot] = detail[1]
+                elif kind == URGENCY_CHANGE:
+                    self.urgency[slot] = detail[1]
+                elif detail[0] == "title":
+                    self.titles[slot] = detail[2]
+                else:
+                    self._move(slot, detail[2])
+                self._record(slot, ts, kind, agent, (), detail)
+            self.updated[slot] = ts
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def _move(self, slot: int, svc: int) -> None:
+        """Move an incident to another service: its generated title is kept, the per-service index follows."""
+        self.titles.setdefault(slot, self.title(slot))
+        key = (self.created[slot] - BASE_TS) << SLOT_BITS | slot
+        old_keys = self.service_keys[self.service[slot]]
+        del old_keys[bisect_left(old_keys, key)]
+        insort(self.service_keys[svc], key)
+        self.service[slot] = svc
+
+    def merge(
+        self, source_numbers: list[int | str], into_number: int | str, at: datetime | None = None
+    ) -> dict:
+        """Merge open incidents into another one, as PagerDuty does.
+
+        Each source is resolved at `at` (default now) with resolve_reason {"type": "merge_resolve_reason",
+        "incident": <reference of the target>}, a resolve_log_entry ("Resolved by merge into [#N] ..."),
+        and its alerts move to the target. The target's updated_at becomes `at` and it gets an
+        annotate_log_entry naming the merged incidents. Returns {"incident": target, "merged": [sources]},
+        rendered (UTC).
+        """
+        with self.lock:
+            target = self._slot(into_number)
+            sources = [self._slot(n) for n in source_numbers]
+            if not sources:
+                raise ValueError("nothing to merge")
+            if target in sources or len(set(sources)) != len(sources):
+                raise ValueError("sources must be distinct and different from the target")
+            for slot in sources:
+                if self.status[slot] == RESOLVED:
+                    raise ValueError(f"incident #{slot + 1} is resolved: only open incidents can be merged")
+            ts = to_ts(at) if at is not None else now_ts()
+            if any(ts < self.created[s] for s in (*sources, target)):
+                raise ValueError("at is before one of the incidents was created")
+            agent = self.user1[target]
+            self._history(target)
+            for slot in sources:
+                self._history(slot)
+                self._resolve(slot, ts)
+                self.merged_into[slot] = target
+                self.alerts[target] = min(255, self.alerts[target] + self.alerts[slot])
+                self.alerts[slot] = 0
+                self._record(slot, ts, RESOLVE, agent, (), target)
+            names = ", ".join(f"[#{s + 1}]" for s in sources)
+            self._record(target, ts, ANNOTATE, agent, (), f"Merged {names} into this incident.")
+            self.updated[target] = ts
+            self.version += 1
+            return {"incident": self.incident(target + 1), "merged": [self.incident(s + 1) for s in sources]}
+
+    # --------------------------------------------------------------------------------- change events
+    def add_change_event(
+        self,
+        timestamp: datetime | str,
+        services: list[int],
+        sent_at: datetime | None = None,
+        integration: int = 0,
+        custom_details: dict | None = None,
+        summary: str | None = None,
+        links: list | None = None,
+    ) -> dict:
+        """Record a change event as its sender wrote it; returns it rendered (with its `id`).
+
+        `timestamp` (a datetime with any offset, or ISO text kept verbatim) is the sender's time: listings
+        select and order by that instant. `sent_at` is when PagerDuty received it (None: always there):
+        the API shows the event only once its clock has reached sent_at, so an event can appear later
+        inside a window that a loader already read.
+        """
+        if isinstance(timestamp, str):
+            text = timestamp.strip()
+            moment = parse_iso(text)
+        elif isinstance(timestamp, datetime):
+            moment = timestamp
+            text = _sender_text(timestamp)
+        else:
+            raise TypeError("timestamp must be a datetime or ISO-8601 text")
+        if moment.tzinfo is None:
+            raise ValueError("timestamp needs a UTC offset")
+        if not services:
+            raise ValueError("a change event names at least one service")
+        for svc in services:
+            self._check_service(svc)
+        if not (isinstance(integration, int) and 0 <= integration < len(INTEGRATIONS)):
+            raise ValueError(f"integration out of range: {integration!r}")
+        ms = to_us(moment) // 1000
+        sent_ms = -1 if sent_at is None else to_us(sent_at) // 1000
+        with self.lock:
+            bits = random.Random(f"{self.seed}:change:{len(self.change_events)}").getrandbits(64)
+            eid = "01" + b36(max(0, ms // 1000), 8) + b36(bits, 16)
+            if summary is None:
+                names = ", ".join(self.entities.service_names[s] for s in services)
+                summary = f"Change to {names}"
+            event = render.change_event(
+                self.entities, eid, text, list(services), integration, summary,
+                dict(custom_details or {}), list(links or []),
+            )  # fmt: skip
+            key = (ms, eid)
+            at = bisect_left(self.change_keys, key)
+            self.change_keys.insert(at, key)
+            self.change_events.insert(at, event)
+            self.change_services.insert(at, frozenset(services))
+            self.change_integrations.insert(at, integration)
+            self.change_sent.insert(at, sent_ms)
+            self.version += 1
+            return orjson.loads(orjson.dumps(event))
+
+
+def _priority_code(name) -> int:
+    """Priority name ("P1".."P5", any case, or "1".."5") or None to the priority column's code."""
+    if name is None:
+        return 0
+    text = str(name).upper()
+    if text.isdigit():
+        text = "P" + text
+    if text not in PRIORITY_NAMES:
+        raise ValueError("priority must be P1..P5 or None")
+    return PRIORITY_NAMES.index(text)
+
+
+def _sender_text(moment: datetime) -> str:
+    """A sender's ISO-8601 text for a datetime: Z for UTC, else its offset; milliseconds when present."""
+    text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    if moment.tzinfo is UTC or getattr(moment.tzinfo, "key", None) == "UTC":
+        text = text.replace("+00:00", "Z")
+    return text

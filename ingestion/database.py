@@ -3,6 +3,10 @@
 The database it names receives the dbt models; raw tables go to `<that name>_raw`. DevLake's URLs carry Go
 driver options (`?charset=utf8mb4&parseTime=True&loc=UTC`): they are accepted and ignored, since we always
 talk utf8mb4 and UTC.
+
+The project writes only into databases it created. Each one it creates holds a marker table; a database that
+exists without the marker and holds any table (DevLake's own `lake`, with its Jira and GitHub data in
+`issues`) is refused before anything is written anywhere.
 """
 
 from __future__ import annotations
@@ -17,12 +21,21 @@ from urllib.parse import quote, unquote, urlsplit
 import pymysql
 
 DEFAULT_DB_URL = "mysql://root@127.0.0.1:3306/lake"
+_CLAIMED: set[tuple[str, int, str]] = set()
 _SCHEMES = {"mysql", "mariadb", "mysql+pymysql", "mariadb+pymysql"}
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 
 
+MARKER_TABLE = "_pagerduty_dora"
+"""Present in every database this project created: the only databases it writes into."""
+
+
 class DatabaseUrlError(ValueError):
     """DB_URL cannot be used; the message never repeats the password."""
+
+
+class NotOurDatabase(ValueError):
+    """DB_URL names a database this project did not create and that holds tables: refused, nothing written."""
 
 
 @dataclass(frozen=True)
@@ -40,8 +53,8 @@ class Database:
 
     @property
     def all_names(self) -> tuple[str, ...]:
-        """Every database this project writes: models, raw tables and dlt's merge staging."""
-        return (self.name, self.raw_name, f"{self.raw_name}_staging")
+        """Every database this project writes: the models (the lake) and the raw tables."""
+        return (self.name, self.raw_name)
 
     def sqlalchemy_url(self) -> str:
         auth = quote(self.user, safe="")
@@ -49,8 +62,10 @@ class Database:
             auth += ":" + quote(self.password, safe="")
         return f"mysql+pymysql://{auth}@{self.host}:{self.port}/?charset=utf8mb4"
 
-    def connect(self, database: Optional[str] = None) -> pymysql.connections.Connection:
-        """A pymysql connection in UTC (dlt stores naive UTC datetimes; comparisons must agree)."""
+    def connect(
+        self, database: Optional[str] = None, local_infile: bool = False
+    ) -> pymysql.connections.Connection:
+        """A pymysql connection in UTC (the lake stores naive UTC datetimes; comparisons must agree)."""
         return pymysql.connect(
             host=self.host,
             port=self.port,
@@ -59,15 +74,56 @@ class Database:
             database=database,
             charset="utf8mb4",
             autocommit=True,
+            local_infile=local_infile,
             init_command="SET time_zone = '+00:00'",
         )
 
-    def ensure_databases(self) -> None:
-        """Create our databases in utf8mb4, so titles with emoji arrive intact. All three get the server's
-        default utf8mb4 collation: dlt's merge compares keys across the raw and staging databases."""
+    def foreign_tables(self) -> dict[str, list[str]]:
+        """Our databases that exist without our marker, with the tables they hold (empty ones are fine)."""
+        found: dict[str, list[str]] = {}
+        with self.connect() as conn, conn.cursor() as cur:
+            for name in self.all_names:
+                cur.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+                    (name,),
+                )
+                tables = [row[0] for row in cur.fetchall()]
+                if tables and MARKER_TABLE not in tables:
+                    found[name] = tables
+        return found
+
+    def claim(self) -> None:
+        """Create the lake and raw databases (utf8mb4, so titles with emoji arrive intact), or confirm they
+        are ours. Raises NotOurDatabase, having written nothing, for a database another program filled."""
+        if (self.host, self.port, self.name) in _CLAIMED:
+            return
+        foreign = self.foreign_tables()
+        if foreign:
+            name, tables = next(iter(foreign.items()))
+            shown = ", ".join(tables[:4]) + (", ..." if len(tables) > 4 else "")
+            raise NotOurDatabase(
+                f"database {name} holds tables this project did not create ({shown}); it writes only into"
+                " databases of its own: set DB_URL to a new database name (e.g. .../pagerduty_lake) and point"
+                " DevLake's or any Grafana at that database"
+            )
         with self.connect() as conn, conn.cursor() as cur:
             for name in self.all_names:
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS `{name}`.`{MARKER_TABLE}` (created_at DATETIME NOT NULL,"
+                    " note VARCHAR(255) NOT NULL)"
+                )
+                cur.execute(
+                    f"INSERT INTO `{name}`.`{MARKER_TABLE}` (created_at, note)"
+                    f" SELECT UTC_TIMESTAMP(), 'created by pagerduty-dora; it writes only into databases'"
+                    f" ' holding this table' FROM DUAL"
+                    f" WHERE NOT EXISTS (SELECT 1 FROM `{name}`.`{MARKER_TABLE}`)"
+                )
+        _CLAIMED.add((self.host, self.port, self.name))
+
+    def ensure_databases(self) -> None:
+        """The lake and raw databases exist and are ours (see claim)."""
+        self.claim()
 
     def describe(self) -> str:
         """Where data goes, for messages: no password."""
@@ -103,3 +159,11 @@ def parse_db_url(url: str) -> Database:
 
 def database_from_env(environ: Mapping[str, str] = os.environ) -> Database:
     return parse_db_url(environ.get("DB_URL") or DEFAULT_DB_URL)
+
+
+def drop_databases(database: Database, names: tuple[str, ...] = ()) -> None:
+    """Drop this project's databases (tests; a reload from scratch): the next run loads everything again."""
+    with database.connect() as conn, conn.cursor() as cur:
+        for name in names or database.all_names:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    _CLAIMED.discard((database.host, database.port, database.name))

@@ -12,9 +12,10 @@ from typing import Optional
 
 import pymysql
 
-from ingestion.database import Database, DatabaseUrlError, database_from_env
+from ingestion.database import Database, DatabaseUrlError, NotOurDatabase, database_from_env
 from ingestion.deployments import DeploymentsFile, DeploymentsFileError, load_deployments, read_deployments
-from ingestion.pipeline import LoadFailed, ScopeResult, load_scope
+from ingestion.raw_store import ensure_schema, record_scopes
+from ingestion.scope_load import LoadFailed, ScopeResult, load_scope
 
 from .blueprint import Blueprint, Task, load_blueprint
 from .commands import (
@@ -211,6 +212,14 @@ def _run_tasks(
     parallel: int,
 ) -> tuple[int, Optional[str]]:
     started = time.monotonic()
+    database.claim()
+    ensure_schema(database)
+    record_scopes(
+        database,
+        blueprint.name,
+        blueprint.name,
+        [(task.connection.id, task.scope.service_ids, task.scope.start_date) for task in blueprint.tasks],
+    )
 
     def load(task: Task) -> ScopeResult:
         progress = None if quiet else ProgressPrinter(task.connection.label)
@@ -306,7 +315,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "serve":
             return serve_command(args, database)
         return management_command(args, database)
-    except (InputError, DatabaseUrlError, DeploymentsFileError) as exc:
+    except (InputError, DatabaseUrlError, DeploymentsFileError, NotOurDatabase) as exc:
         for line in str(exc).splitlines():
             out.error(line, event="bad_input")
         return EXIT_BAD_INPUT

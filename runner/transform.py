@@ -30,6 +30,8 @@ class DbtOutcome:
     seeds: int = 0
     failures: list[str] = field(default_factory=list)
     error: Optional[str] = None
+    rows: list[list] = field(default_factory=list)
+    """The rows `dbt show` returned."""
 
 
 def server_flavour(database: Database) -> str:
@@ -96,6 +98,9 @@ def _run_dbt(
             str(result.exception).splitlines()[0] if str(result.exception) else repr(result.exception)
         )
     for node_result in getattr(result.result, "results", None) or []:
+        table = getattr(node_result, "agate_table", None)
+        if table is not None:
+            outcome.rows.extend(list(row) for row in table.rows)
         node = node_result.node
         kind = node.resource_type
         if kind == "model":

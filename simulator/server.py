@@ -38,6 +38,11 @@ SERVER_KEYS = (
     "rate_limit_per_minute",
     "window_bounds",
 )
+_LISTINGS = {
+    "GET /incidents": "incidents",
+    "GET /log_entries": "log_entries",
+    "GET /change_events": "change_events",
+}
 RATE_LIMIT_DEFAULT = 960  # PagerDuty's per-key limit, announced in ratelimit-limit when no limit is set
 RATE_WINDOW = 60.0
 
@@ -53,6 +58,8 @@ class Faults:
     and every response carries ratelimit-limit / ratelimit-remaining / ratelimit-reset.
     latency: seconds every API request waits before its answer (requests in flight wait concurrently).
     window_bounds: whether since / until are inclusive: "[)" (default), "[]", "(]" or "()".
+    shift_pages=N: the next N listing pages after a first page (offset > 0) lose their first item, as when
+    the listing shifts under a client paging through it (PagerDuty has no snapshot).
     """
 
     rate_limit_every: int = 0
@@ -67,6 +74,7 @@ class Faults:
     truncate_every: int = 0
     fail_after: int = 0
     window_bounds: str = "[)"
+    shift_pages: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -249,6 +257,7 @@ class SimulatorServer:
         with self._lock:
             self._faults = faults
             self._fault_counter = 0
+            self._shifted = 0
             self._throttled_until = float("-inf")
             self._recent: deque[float] = deque()
             self.api.window_bounds = faults.window_bounds
@@ -314,11 +323,24 @@ class SimulatorServer:
         except Exception as err:  # a simulator bug must not look like a hung connection to the loader
             status, headers = 500, {}
             payload = orjson.dumps({"error": {"message": f"simulator error: {err!r}"}})
+        if status == 200 and f.shift_pages and label in _LISTINGS and "offset=0" not in target:
+            payload = self._shift(payload, _LISTINGS[label])
         if truncate and status == 200:
             payload = payload[: max(1, len(payload) // 2)]
             with self._lock:
                 self._fault_stats["truncated"] += 1
         self._send(handler, status, payload, {**headers, **limit_headers})
+
+    def _shift(self, payload: bytes, collection: str) -> bytes:
+        """Drop a page's first item while shift_pages lasts: the listing moved by one under the client."""
+        with self._lock:
+            if self._shifted >= self._faults.shift_pages:
+                return payload
+            self._shifted += 1
+            self._fault_stats["shifted"] = self._fault_stats.get("shifted", 0) + 1
+        body = orjson.loads(payload)
+        body[collection] = body[collection][1:]
+        return orjson.dumps(body)
 
     def _admit(self, f: Faults, n: int, now: float) -> tuple[str | None, int]:
         """Under the lock: ("error" | "429" | "429_per_minute" | None, ratelimit-reset seconds)."""

@@ -464,7 +464,9 @@ class Dataset:
         (moves the incident to that service). Each field that really changes writes a log entry at `at`
         (default: now) by the incident's assignee: priority_change_log_entry, urgency_change_log_entry,
         field_value_change_log_entry (title, service; the service move's entry names the new service).
-        updated_at becomes `at` when anything changed. Returns the incident rendered (UTC).
+        updated_at becomes `at` when anything changed. On a resolved incident last_status_change_at moves to
+        `at` too while resolved_at stays: the drift that makes DevLake's resolution dates (taken from
+        last_status_change_at) wrong. Returns the incident rendered (UTC).
         """
         with self.lock:
             slot = self._slot(number)
@@ -503,6 +505,8 @@ class Dataset:
                     self._move(slot, detail[2])
                 self._record(slot, ts, kind, agent, (), detail)
             self.updated[slot] = ts
+            if self.status[slot] == RESOLVED:
+                self.status_changed[slot] = ts
             self.version += 1
             return self.incident(slot + 1)
 

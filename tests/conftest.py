@@ -1,33 +1,65 @@
-"""Shared fixtures: a private database on the real MariaDB server, and the PagerDuty simulator over HTTP."""
+"""Shared fixtures: a private database on the real MariaDB/MySQL server, and the PagerDuty simulator over HTTP.
+
+Tests that use `database` are marked `db`; without a server they skip, saying how to get one (CI always has
+one). Helpers the tests share live in tests/helpers.py.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import pymysql
 import pytest
 
-from ingestion.database import Database, parse_db_url
-from ingestion.pagerduty import RetryPolicy
-from ingestion.pipeline import drop_databases
+from ingestion.database import Database, drop_databases, parse_db_url
+from simulator import SimulatorServer, generate
+from simulator.server import SERVER_KEYS
 
-SERVER_URL = os.environ.get("TEST_DB_SERVER_URL", "mysql://root@127.0.0.1:3306")
-SIM_TOKEN = "sim-test-token-6f1e2d"
-FAST_RETRY = RetryPolicy(max_attempts=6, backoff_factor=0.02, max_delay=2.0, timeout=10.0)
+from .helpers import FAST_RETRY, SERVER_URL, SIM_TOKEN, query  # noqa: F401 - re-exported for older tests
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def db_server() -> str:
+    try:
+        parse_db_url(f"{SERVER_URL}/probe").connect().close()
+    except pymysql.err.OperationalError as exc:
+        pytest.skip(
+            f"no MySQL/MariaDB server answers at {SERVER_URL} ({exc.args[-1]}): start one (README, Quick start)"
+            " or set TEST_DB_SERVER_URL"
+        )
+    return SERVER_URL
 
 
 @pytest.fixture
-def database() -> Iterator[Database]:
+def database(db_server: str) -> Iterator[Database]:
     """A database name of its own (and its _raw twin), dropped afterwards."""
-    db = parse_db_url(f"{SERVER_URL}/pdtest_{uuid.uuid4().hex[:10]}")
+    db = parse_db_url(f"{db_server}/pdtest_{uuid.uuid4().hex[:10]}")
     try:
         yield db
     finally:
         drop_databases(db)
 
 
-def query(db: Database, sql: str, *args: object, database: str | None = None) -> list[tuple]:
-    with db.connect(database or db.raw_name) as conn, conn.cursor() as cur:
-        cur.execute(sql, args or None)
-        return list(cur.fetchall())
+@pytest.fixture
+def simulator() -> Iterator[Callable[..., SimulatorServer]]:
+    """Start simulated PagerDuty accounts: simulator(seed=.., size=.., account_time_zone=.., ...) generates
+    one (or takes dataset=) and serves it on a free port; all are stopped after the test."""
+    servers: list[SimulatorServer] = []
+
+    def start(dataset=None, **kwargs) -> SimulatorServer:
+        server_kwargs = {"token": SIM_TOKEN, **{k: kwargs.pop(k) for k in SERVER_KEYS if k in kwargs}}
+        server = SimulatorServer(dataset or generate(**kwargs), **server_kwargs)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

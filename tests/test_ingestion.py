@@ -1,298 +1,443 @@
-"""The dlt source against the PagerDuty simulator over real HTTP, into the real MariaDB server."""
+"""The dlt source and the raw writer against the PagerDuty simulator over real HTTP, into the real MariaDB server.
+
+The simulated account renders times in America/Los_Angeles (PagerDuty's behaviour for an account in that
+zone), answers 429s, 5xx and cut-off pages when told, and lets tests edit, merge and move incidents after
+they are resolved, as PagerDuty users do.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from ingestion.pagerduty.paging import parse_time, windows
-from ingestion.pipeline import ConnectionSpec, LoadFailed, ScopeSpec, drop_databases, load_scope
-from simulator.data import generate
-from simulator.server import SimulatorServer
+from ingestion.database import drop_databases
+from ingestion.pagerduty.paging import query_window, windows
+from ingestion.pagerduty.records import incident_row
+from ingestion.pagerduty.times import TimeFormatError, parse_time
+from ingestion.raw_store import scope_state
+from ingestion.scope_load import LoadFailed, ScopeSpec, load_scope
 
-from .conftest import FAST_RETRY, SIM_TOKEN, query
+from .helpers import FAST_RETRY, connection, load, loaded_incidents, query, rendered, utc
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
-
-
-def start_server(**kwargs) -> SimulatorServer:
-    server = SimulatorServer(generate(**kwargs), token=SIM_TOKEN)
-    server.start()
-    return server
+START = END - timedelta(days=60)
+LA = "America/Los_Angeles"
 
 
 @pytest.fixture
-def small_sim():
-    """300 incidents over 60 days in 4 services, some of them open."""
-    server = start_server(seed=7, size=300, services=4, days=60, end=END)
-    yield server
-    server.stop()
+def small_sim(simulator):
+    """300 incidents over 60 days in 4 services, some of them open, in an account set to Los Angeles."""
+    return simulator(seed=7, size=300, services=4, days=60, end=END)
 
 
-def connection(server: SimulatorServer, conn_id: int = 1, token: str = SIM_TOKEN) -> ConnectionSpec:
-    return ConnectionSpec(id=conn_id, name=f"sim-{conn_id}", endpoint=server.url, token=token)
+def expected_ids(server, start: datetime) -> set[str]:
+    return {i["id"] for i in rendered(server) if utc(i["created_at"]) >= start}
 
 
-def all_incidents(server: SimulatorServer) -> list[dict]:
-    ds = server.dataset
-    return [ds.render(slot) for slot in range(len(ds))]
+def endpoints(server) -> dict[str, int]:
+    return server.stats()["by_endpoint"]
 
 
-def expected_ids(server: SimulatorServer, start: datetime) -> set[str]:
-    return {i["id"] for i in all_incidents(server) if parse_time(i["created_at"]) >= start}
+def request_params(server) -> list[tuple[str, dict[str, list[str]]]]:
+    out = []
+    for line in server.stats()["log"]:
+        url = urlsplit(line.split(" ", 1)[1])
+        out.append((url.path, parse_qs(url.query)))
+    return out
 
 
-def loaded(db, conn_id: int = 1) -> dict[str, dict]:
-    rows = query(
-        db,
-        "SELECT id, status, resolved_at, assignments, raw FROM incidents WHERE connection_id = %s",
-        conn_id,
-    )
-    return {
-        r[0]: {"status": r[1], "resolved_at": r[2], "assignments": json.loads(r[3]), "raw": json.loads(r[4])}
-        for r in rows
-    }
+def open_now(server) -> int:
+    return sum(1 for i in rendered(server) if i["status"] != "resolved")
 
 
-def run(server, db, start, conn_id=1, **kw):
-    return load_scope(connection(server, conn_id), ScopeSpec(start_date=start), db, retry=FAST_RETRY, **kw)
-
-
-def max_in_a_week(incidents: list[dict]) -> int:
-    """The most incidents of one service created within any 7 days (two pointers over sorted times)."""
-    best = 0
-    by_service: dict[str, list[datetime]] = {}
-    for incident in incidents:
-        by_service.setdefault(incident["service"]["id"], []).append(parse_time(incident["created_at"]))
-    for times in by_service.values():
-        times.sort()
-        left = 0
-        for right, moment in enumerate(times):
-            while moment - times[left] >= timedelta(days=7):
-                left += 1
-            best = max(best, right - left + 1)
-    return best
-
-
-def request_lines(server: SimulatorServer) -> list[str]:
-    return server.stats()["log"]
-
-
-def test_windows_cover_range_without_gaps() -> None:
+# --------------------------------------------------------------------------------------- listing rules
+def test_windows_cover_the_range_and_queries_start_a_second_early() -> None:
     since = datetime(2022, 6, 1, 15, 4, 5, tzinfo=UTC)
     until = datetime(2026, 11, 26, tzinfo=UTC)
-    parts = list(windows(since, until))
+    parts = windows(since, until)
     assert parts[0][0] == since and parts[-1][1] == until
     assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
     assert all(end - start <= timedelta(days=179) for start, end in parts)
+    # under any since/until convention the query lists every second of [start, end)
+    assert query_window(since, since + timedelta(hours=1)) == {
+        "since": "2022-06-01T15:04:04Z",
+        "until": "2022-06-01T16:04:05Z",
+    }
 
 
-def test_first_load_over_six_months_with_a_burst_past_10000(database) -> None:
-    server = start_server(seed=11, size=14_000, services=3, days=240, end=END, burst=11_000, burst_service=1)
-    try:
-        start = END - timedelta(days=240)
-        result = run(server, database, start)
-        want = expected_ids(server, start)
-        got = loaded(database)
-        assert set(got) == want
-        assert result.stats.incidents == len(want) == 14_000
-        # the burst really was >10,000 incidents of one service within a week
-        assert max_in_a_week(all_incidents(server)) > 10_000
-        # every listing sent since/until in UTC with Z, at most 6 months apart, offset+limit <= 10,000
-        for line in request_lines(server):
-            url = urlsplit(line.split(" ", 1)[1])
-            if url.path != "/incidents":
-                continue
-            params = parse_qs(url.query)
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", params["since"][0])
-            span = parse_time(params["until"][0]) - parse_time(params["since"][0])
-            assert span <= timedelta(days=181)
-            assert int(params.get("offset", ["0"])[0]) + int(params["limit"][0]) <= 10_000
-        # typed columns agree with the JSON kept beside them, in UTC
-        sample = server.dataset.render(0)
-        row = query(
-            database, "SELECT created_at, status, service_id FROM incidents WHERE id = %s", sample["id"]
-        )
-        assert row == [
-            (parse_time(sample["created_at"]).replace(tzinfo=None), sample["status"], sample["service"]["id"])
-        ]
-    finally:
-        server.stop()
+def test_first_load_over_six_months_with_a_burst_past_10000(database, simulator) -> None:
+    server = simulator(seed=11, size=14_000, services=3, days=240, end=END, burst=11_000, burst_service=1)
+    start = END - timedelta(days=240)
+    result = load(server, database, start)
+    got = loaded_incidents(database)
+    assert set(got) == expected_ids(server, start)
+    assert result.stats.incidents == len(got) == 14_000
+    # every request asked for UTC; every listing sent since/until with Z, at most 6 months apart, and never
+    # asked past offset 10,000
+    for path, params in request_params(server):
+        assert params["time_zone"] == ["UTC"], path
+        if path != "/incidents":
+            continue
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", params["since"][0])
+        assert utc(params["until"][0]) - utc(params["since"][0]) <= timedelta(days=181)
+        assert int(params.get("offset", ["0"])[0]) + int(params["limit"][0]) <= 10_000
+    # the burst really was more than 10,000 incidents of one service in a week: past one query's reach
+    burst_service = server.dataset.entities.service_ids[1]
+    times = sorted(utc(i["created_at"]) for i in rendered(server) if i["service"]["id"] == burst_service)
+    assert any(times[k + 10_000] - times[k] < timedelta(days=7) for k in range(len(times) - 10_000))
+    # each row holds the object exactly as the API showed it (in UTC, as asked), and typed columns agree
+    for incident in rendered(server):
+        row = got[incident["id"]]
+        assert row["raw"] == incident
+        assert row["created_at"] == utc(incident["created_at"]).replace(tzinfo=None)
+
+
+def test_times_with_offsets_are_stored_in_utc(database, small_sim) -> None:
+    """Change events keep their sender's offset (+01:00, -05:00 with milliseconds): stored as the same
+    instant in UTC. Incidents as an account in Los Angeles sees them, across the DST change, give the same
+    typed columns as in UTC."""
+    load(small_sim, database, START)
+    events = query(
+        database,
+        "SELECT c.timestamp, v.raw FROM change_events c JOIN change_events_versions v USING (version_id)",
+    )
+    offsets = {json.loads(raw)["timestamp"][19:] for _, raw in events}
+    assert any(o not in ("Z", "") and not o.startswith(".") for o in offsets), offsets
+    for stored, raw in events:
+        assert stored == utc(json.loads(raw)["timestamp"]).replace(tzinfo=None)
+
+    ds = small_sim.dataset
+    dst = ds.add_incident(
+        created_at=datetime(2024, 3, 10, 9, 30, tzinfo=UTC),
+        status="resolved",
+        resolved_at=datetime(2024, 3, 10, 10, 30, tzinfo=UTC),
+    )
+    local = ds.incident(dst["incident_number"], tz=LA)
+    assert (local["created_at"], local["resolved_at"]) == (
+        "2024-03-10T01:30:00-08:00",
+        "2024-03-10T03:30:00-07:00",
+    )
+    row = incident_row(1, local, datetime(2026, 1, 1))
+    assert (row["created_at"], row["resolved_at"]) == (
+        datetime(2024, 3, 10, 9, 30),
+        datetime(2024, 3, 10, 10, 30),
+    )
+    for slot in range(0, len(ds), 7):
+        in_la, in_utc = incident_row(1, ds.render(slot, tz=LA), END), incident_row(1, ds.render(slot), END)
+        for column in ("created_at", "updated_at", "resolved_at", "last_status_change_at", "assignments"):
+            assert in_la[column] == in_utc[column], column
+
+
+def test_a_time_without_an_offset_is_refused_naming_its_field() -> None:
+    with pytest.raises(
+        TimeFormatError, match=r"incident Q1: created_at: '2024-01-01T00:00:00' has no UTC offset"
+    ):
+        parse_time("2024-01-01T00:00:00", "incident Q1: created_at")
+    incident = {
+        "id": "Q1",
+        "created_at": "2024-01-01T00:00:00Z",
+        "assignments": [{"at": "2024-01-01T00:00:05"}],
+    }
+    with pytest.raises(TimeFormatError, match=r"incident Q1: assignments\[0\]\.at"):
+        incident_row(1, incident, END)
 
 
 def test_start_date_boundary(database, small_sim) -> None:
     start = datetime(2026, 9, 15, 12, 0, 0, tzinfo=UTC)
     before = small_sim.dataset.add_incident(created_at=start - timedelta(seconds=1), title="one second early")
     at = small_sim.dataset.add_incident(created_at=start, title="exactly at start_date")
-    run(small_sim, database, start)
-    got = loaded(database)
-    assert at["id"] in got
-    assert before["id"] not in got
+    load(small_sim, database, start)
+    got = loaded_incidents(database)
+    assert at["id"] in got and before["id"] not in got
     assert set(got) == expected_ids(small_sim, start)
 
 
-def test_rerun_catches_acknowledgements_reassignments_resolutions_and_new(database, small_sim) -> None:
-    start = END - timedelta(days=60)
-    first = run(small_sim, database, start)
-    open_at_first = first.stats.open_incidents
-    assert open_at_first > 0
-    changes = small_sim.dataset.step(new=6, acknowledge=2, reassign=2, resolve=3)
-    small_sim.reset_stats()
-    second = run(small_sim, database, start)
+@pytest.mark.parametrize("bounds", ["[)", "[]", "(]", "()"])
+def test_incidents_on_window_edges_under_every_boundary_convention(database, simulator, bounds) -> None:
+    """PagerDuty does not say whether since/until are inclusive: whichever it is, incidents exactly on the
+    edges of the 179-day windows (and on start_date) are loaded, once."""
+    server = simulator(seed=3, size=50, services=2, days=400, end=END, window_bounds=bounds)
+    start = END - timedelta(days=400)
+    edges = [
+        start,
+        start + timedelta(days=179),
+        start + timedelta(days=358),
+        start + timedelta(days=179, seconds=-1),
+    ]
+    added = [server.dataset.add_incident(created_at=moment, status="resolved") for moment in edges]
+    load(server, database, start)
+    got = loaded_incidents(database)
+    assert {a["id"] for a in added} <= set(got)
+    assert set(got) == expected_ids(server, start)
+    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT id) FROM incidents") == [(len(got), len(got))]
 
-    got = loaded(database)
+
+# ----------------------------------------------------------------------------------------------- reruns
+def test_rerun_catches_changes_at_the_documented_cost(database, small_sim) -> None:
+    load(small_sim, database, START)
+    changes = small_sim.dataset.step(new=6, acknowledge=2, reassign=2, resolve=3, escalate=1)
+    small_sim.reset_stats()
+    second = load(small_sim, database, START)
+
+    got = loaded_incidents(database)
     by_number = {row["raw"]["incident_number"]: row for row in got.values()}
     for number in changes["acknowledged"]:
         assert by_number[number]["status"] == "acknowledged"
     for number in changes["resolved"]:
-        assert by_number[number]["status"] == "resolved"
-        assert by_number[number]["resolved_at"] is not None
-        assert by_number[number]["assignments"] == []
-    for number in changes["reassigned"]:
-        current = small_sim.dataset.incident(number)
-        assert by_number[number]["assignments"] == current["assignments"]
-    for number in changes["created"]:
-        assert number in by_number
+        assert by_number[number]["status"] == "resolved" and by_number[number]["resolved_at"] is not None
+    for number in changes["reassigned"] + changes["escalated"]:
+        assert by_number[number]["raw"]["assignments"] == small_sim.dataset.incident(number)["assignments"]
+    assert all(number in by_number for number in changes["created"])
     # nothing lost, nothing duplicated, every row as the API shows it now
-    assert set(got) == expected_ids(small_sim, start)
-    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT id) FROM incidents")[0] == (len(got), len(got))
-    for incident in all_incidents(small_sim):
+    assert set(got) == expected_ids(small_sim, START)
+    for incident in rendered(small_sim):
         assert got[incident["id"]]["raw"] == incident
-    # within budget: K open incidents at the last run cost at most K + 5 requests
-    served = small_sim.stats()["requests"]
-    assert served == second.requests
-    assert served <= open_at_first + 5
-    assert second.stats.first_load is False
+    # the cost: new incidents (1), the open ones (one per 100), the log entries (1), the change events (1),
+    # and one read by id per incident resolved since: nothing else
+    assert endpoints(small_sim) == {
+        "GET /incidents": 1 + math.ceil(open_now(small_sim) / 100),
+        "GET /incidents/{id}": len(changes["resolved"]),
+        "GET /log_entries": 1,
+        "GET /change_events": 1,
+    }
+    assert second.requests == small_sim.stats()["requests"] and second.stats.first_load is False
 
 
-def test_rerun_with_nothing_new_costs_a_constant(database, small_sim) -> None:
-    start = END - timedelta(days=60)
-    run(small_sim, database, start)
+def test_rerun_with_nothing_new_costs_four_requests_and_writes_nothing(database, small_sim) -> None:
+    load(small_sim, database, START)
+    versions = query(database, "SELECT COUNT(*) FROM incidents_versions")
     small_sim.reset_stats()
-    second = run(small_sim, database, start)
-    # one listing each of new incidents, open incidents and change events; services are listed at most daily
-    assert small_sim.stats()["requests"] == second.requests == 3
-    assert len(loaded(database)) == len(expected_ids(small_sim, start))
+    again = load(small_sim, database, START)
+    assert open_now(small_sim) < 100
+    assert endpoints(small_sim) == {"GET /incidents": 2, "GET /log_entries": 1, "GET /change_events": 1}
+    assert again.requests == 4
+    assert query(database, "SELECT COUNT(*) FROM incidents_versions") == versions
+    assert len(loaded_incidents(database)) == len(expected_ids(small_sim, START))
 
 
-def test_429_5xx_and_cut_off_pages_are_retried(database) -> None:
-    server = start_server(seed=5, size=2_500, services=2, days=30, end=END)
-    try:
-        server.set_faults(rate_limit_every=4, rate_limit_reset=1, error_every=5, truncate_every=7)
-        start = END - timedelta(days=30)
-        result = run(server, database, start)
-        faults = server.stats()["faults"]
-        assert faults["429"] >= 3 and faults["5xx"] >= 3 and faults["truncated"] >= 1
-        assert set(loaded(database)) == expected_ids(server, start)
-        assert result.requests == server.stats()["requests"]
-    finally:
-        server.stop()
+def test_edits_after_resolution_merges_and_moves_arrive_in_one_rerun(database, small_sim) -> None:
+    ds = small_sim.dataset
+    load(small_sim, database, START)
+    resolved = [i for i in rendered(small_sim) if i["status"] == "resolved" and utc(i["created_at"]) >= START]
+    opened = [i for i in rendered(small_sim) if i["status"] != "resolved" and utc(i["created_at"]) >= START]
+    edited, moved, retitled = resolved[0], resolved[1], resolved[2]
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(
+        seconds=2
+    )  # a change stamped the second a run starts is the next run's
+    ds.edit(edited["incident_number"], at=now, priority="P1", urgency="low")
+    ds.edit(
+        moved["incident_number"],
+        at=now,
+        service_index=(ds.entities.service_ids.index(moved["service"]["id"]) + 1) % 4,
+    )
+    ds.edit(retitled["incident_number"], at=now, title="Post-mortem: the real cause")
+    target, sources = opened[0], opened[1:3]
+    ds.merge([s["incident_number"] for s in sources], target["incident_number"], at=now)
+    small_sim.reset_stats()
+    load(small_sim, database, START)
+
+    got = loaded_incidents(database)
+    for incident in (edited, moved, retitled, target, *sources):
+        assert got[incident["id"]]["raw"] == ds.incident(incident["incident_number"])
+    assert got[edited["id"]]["raw"]["priority"]["name"] == "P1"
+    assert got[moved["id"]]["service_id"] != moved["service"]["id"]
+    merged = query(
+        database,
+        "SELECT id, status, resolve_reason_type, merged_into_id FROM incidents WHERE merged_into_id IS NOT NULL",
+    )
+    assert sorted(merged) == sorted(
+        (s["id"], "resolved", "merge_resolve_reason", target["id"]) for s in sources
+    )
+    # the three resolved incidents and the two merged ones are read by id; the target is open: listed
+    assert endpoints(small_sim)["GET /incidents/{id}"] == 5
+
+
+def test_a_service_scope_follows_incidents_moved_in_and_out(database, small_sim) -> None:
+    ds = small_sim.dataset
+    scoped = ds.entities.service_ids[0]
+    load(small_sim, database, START, services=[scoped])
+    inside = [i for i in rendered(small_sim) if i["service"]["id"] == scoped and i["status"] == "resolved"]
+    outside = [i for i in rendered(small_sim) if i["service"]["id"] != scoped and i["status"] == "resolved"]
+    outside = [i for i in outside if utc(i["created_at"]) >= START]
+    assert outside[0]["id"] not in loaded_incidents(database)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(
+        seconds=2
+    )  # a change stamped the second a run starts is the next run's
+    ds.edit(inside[0]["incident_number"], at=now, service_index=1)
+    ds.edit(outside[0]["incident_number"], at=now, service_index=0)
+    load(small_sim, database, START, services=[scoped])
+    got = loaded_incidents(database)
+    assert got[outside[0]["id"]]["service_id"] == scoped  # moved in, created long before the previous run
+    assert got[inside[0]["id"]]["service_id"] == ds.entities.service_ids[1]  # moved out: the lake knows
+
+
+def test_late_change_events_arrive_on_the_next_run(database, small_sim) -> None:
+    first = load(small_sim, database, START)
+    cut_off = first.stats.next_state.change_events_until
+    stamped = cut_off - timedelta(hours=3)
+    late = small_sim.dataset.add_change_event(
+        timestamp=stamped.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")),
+        services=[0, 1],
+        sent_at=datetime.now(UTC) - timedelta(seconds=1),
+    )
+    load(small_sim, database, START)
+    assert query(database, "SELECT timestamp FROM change_events WHERE id = %s", late["id"]) == [
+        (stamped.replace(tzinfo=None),)
+    ]
+
+
+# ------------------------------------------------------------------------------------- failures, limits
+def test_429_waits_for_ratelimit_reset_without_hammering(database, simulator) -> None:
+    server = simulator(seed=5, size=6_000, services=2, days=30, end=END)
+    server.set_faults(rate_limit_every=25, rate_limit_reset=1)
+    started = time.monotonic()
+    result = load(server, database, END - timedelta(days=30))
+    elapsed = time.monotonic() - started
+    stats = server.stats()
+    refused = stats["faults"]["429"]
+    # at most one throttled second per 25 requests, each costing at most one 429 per request in flight (8):
+    # a client that retried before the reset (dlt's backoff here starts at 0.02 s) collects dozens a second,
+    # and gives up after six attempts
+    assert 1 <= refused <= 8 * math.ceil(stats["requests"] / 25)
+    assert elapsed >= 2.0
+    assert set(loaded_incidents(database)) == expected_ids(server, END - timedelta(days=30))
+    assert result.requests == stats["requests"]
+
+
+def test_5xx_and_cut_off_pages_are_retried(database, simulator) -> None:
+    server = simulator(seed=5, size=2_500, services=2, days=30, end=END)
+    server.set_faults(error_every=5, truncate_every=7)
+    result = load(server, database, END - timedelta(days=30))
+    faults = server.stats()["faults"]
+    assert faults["5xx"] >= 3 and faults["truncated"] >= 2
+    assert set(loaded_incidents(database)) == expected_ids(server, END - timedelta(days=30))
+    assert result.requests == server.stats()["requests"]
 
 
 def test_bare_429_without_headers_backs_off(database, small_sim) -> None:
-    small_sim.set_faults(rate_limit_every=3, rate_limit_bare=True)
-    start = END - timedelta(days=60)
-    run(small_sim, database, start)
-    assert set(loaded(database)) == expected_ids(small_sim, start)
+    small_sim.set_faults(rate_limit_every=5, rate_limit_bare=True, rate_limit_reset=0.5)
+    load(small_sim, database, START)
+    assert small_sim.stats()["faults"]["429"] >= 1
+    assert set(loaded_incidents(database)) == expected_ids(small_sim, START)
 
 
-def test_failed_run_keeps_the_high_water_mark(database, small_sim) -> None:
-    start = END - timedelta(days=60)
-    run(small_sim, database, start)
-    changes = small_sim.dataset.step(new=4, acknowledge=1, reassign=0, resolve=2)
-    small_sim.reset_stats()
-    small_sim.set_faults(fail_after=1, error_status=503)
+def test_a_per_minute_limit_is_honoured(database, simulator) -> None:
+    """PagerDuty's 429s with ratelimit-reset, and ratelimit-remaining: 0, pause every thread."""
+    server = simulator(seed=5, size=1_000, services=2, days=30, end=END, rate_limit_per_minute=8)
+    started = time.monotonic()
+    load(server, database, END - timedelta(days=30))
+    assert time.monotonic() - started >= 60  # 12 requests at 8 a minute
+    assert server.stats()["faults"]["429_per_minute"] <= 8
+
+
+def test_a_listing_that_shifts_is_read_again_and_a_second_shortfall_stops(database, simulator) -> None:
+    server = simulator(seed=5, size=2_500, services=2, days=30, end=END)
+    start = END - timedelta(days=30)
+    server.set_faults(shift_pages=1)
+    load(server, database, start)
+    assert set(loaded_incidents(database)) == expected_ids(server, start)
+    assert server.stats()["faults"]["shifted"] == 1
+    drop_databases(database)
+    server.set_faults(shift_pages=100_000)
+    with pytest.raises(LoadFailed, match=r"could be read, twice; stopping rather than load a partial window"):
+        load(server, database, start)
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(0,)]
+
+
+def test_failed_runs_leave_the_state_and_the_data_as_they_were(database, small_sim) -> None:
+    load(small_sim, database, START)
+    key = ScopeSpec(START).key(1)
+    state = scope_state(database, key)
+
+    def lake():
+        return (
+            scope_state(database, key),
+            query(database, "SELECT COUNT(*) FROM _loads WHERE status = 'completed'"),
+            query(database, "SELECT id, content_hash FROM incidents ORDER BY id"),
+            query(database, "SELECT COUNT(*) FROM incidents_versions"),
+        )
+
+    before = lake()
+    small_sim.dataset.step(new=4, acknowledge=1, reassign=0, resolve=2)
+    # failing while collecting (the API goes down after two requests)
+    small_sim.set_faults(fail_after=2, error_status=503)
     with pytest.raises(LoadFailed, match="HTTP 503"):
-        run(small_sim, database, start)
+        load(small_sim, database, START)
+    assert lake() == before and scope_state(database, key) == state
+    # failing while writing: a title longer than the column takes is refused by the database
     small_sim.set_faults()
-    run(small_sim, database, start)
-    got = loaded(database)
-    by_number = {row["raw"]["incident_number"]: row for row in got.values()}
-    assert all(n in by_number for n in changes["created"])
-    assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
-    assert set(got) == expected_ids(small_sim, start)
+    small_sim.dataset.add_incident(created_at=END - timedelta(days=1), title="x" * 70_000)
+    with pytest.raises(LoadFailed, match=r"writing incidents_versions: Data truncated for column .title."):
+        load(small_sim, database, START)
+    assert lake() == before
+    assert query(database, "SELECT status, COUNT(*) FROM _loads GROUP BY status ORDER BY 1") == [
+        ("abandoned", 2),
+        ("completed", 1),
+    ]
 
 
 def test_databases_dropped_then_everything_reloads(database, small_sim) -> None:
-    start = END - timedelta(days=60)
-    run(small_sim, database, start)
+    load(small_sim, database, START)
     drop_databases(database)
-    again = run(small_sim, database, start)
+    again = load(small_sim, database, START)
     assert again.stats.first_load is True
-    assert set(loaded(database)) == expected_ids(small_sim, start)
+    assert set(loaded_incidents(database)) == expected_ids(small_sim, START)
 
 
 def test_two_connections_never_overwrite_each_other(database, small_sim) -> None:
-    start = END - timedelta(days=60)
-    run(small_sim, database, start, conn_id=1)
-    run(small_sim, database, start, conn_id=2)
+    load(small_sim, database, START, conn_id=1)
+    load(small_sim, database, START, conn_id=2)
     counts = dict(query(database, "SELECT connection_id, COUNT(*) FROM incidents GROUP BY connection_id"))
-    expected = len(expected_ids(small_sim, start))
+    expected = len(expected_ids(small_sim, START))
     assert counts == {1: expected, 2: expected}
     services = dict(query(database, "SELECT connection_id, COUNT(*) FROM services GROUP BY connection_id"))
     assert services == {1: 4, 2: 4}
 
 
-def test_more_than_10000_in_one_second_fails_loudly(database) -> None:
-    server = start_server(seed=3, size=10, services=1, days=5, end=END)
-    try:
-        moment = END - timedelta(days=1)
-        for _ in range(10_001):
-            server.dataset.add_incident(created_at=moment)
-        with pytest.raises(LoadFailed, match="10001 incidents were created in the one second"):
-            run(server, database, END - timedelta(days=5))
-        assert query(database, "SHOW TABLES LIKE 'incidents'") == []
-    finally:
-        server.stop()
+def test_more_than_10000_in_one_second_fails_loudly(database, simulator) -> None:
+    server = simulator(seed=3, size=10, services=1, days=5, end=END)
+    moment = END - timedelta(days=1)
+    for _ in range(10_001):
+        server.dataset.add_incident(created_at=moment)
+    with pytest.raises(LoadFailed, match="10001 incidents were created around"):
+        load(server, database, END - timedelta(days=5))
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(0,)]
 
 
-def test_bad_token_stops_at_once_and_names_the_connection(database, small_sim) -> None:
-    bad = ConnectionSpec(id=5, name="prod-pd", endpoint=small_sim.url, token="wrong-token-123")
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_token_stops_at_once_and_names_the_connection(database, small_sim, status) -> None:
+    if status == 401:
+        spec = connection(small_sim, 5, token="wrong-token-123")
+    else:
+        small_sim.set_faults(error_every=1, error_status=403)
+        spec = connection(small_sim, 5)
     with pytest.raises(LoadFailed) as excinfo:
-        load_scope(bad, ScopeSpec(start_date=END - timedelta(days=5)), database, retry=FAST_RETRY)
+        load_scope(spec, ScopeSpec(START), database, retry=FAST_RETRY)
     message = str(excinfo.value)
-    assert "prod-pd" in message and "refused the token (HTTP 401" in message
+    assert f"'sim-5' (id 5): PagerDuty refused the token (HTTP {status}" in message
     assert "wrong-token-123" not in message
     assert small_sim.stats()["requests"] == 1
 
 
-def test_more_than_10000_open_incidents_rerun(database) -> None:
-    """Open incidents are read from the raw table, not kept in dlt's state (whose column holds 64 kB), and
-    over 10,000 of them are re-listed window by window."""
-    server = start_server(seed=4, size=10, services=2, days=5, end=END)
-    try:
-        for i in range(10_050):
-            server.dataset.add_incident(
-                created_at=END - timedelta(days=4, seconds=-i * 20), service_index=i % 2
-            )
-        start = END - timedelta(days=5)
-        first = run(server, database, start)
-        assert first.stats.open_incidents >= 10_050
-        changes = server.dataset.step(new=3, acknowledge=5, reassign=0, resolve=7)
-        second = run(server, database, start)
-        assert second.stats.first_load is False
-        got = loaded(database)
-        by_number = {row["raw"]["incident_number"]: row for row in got.values()}
-        assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
-        assert all(by_number[n]["status"] == "acknowledged" for n in changes["acknowledged"])
-        assert set(got) == expected_ids(server, start)
-    finally:
-        server.stop()
-
-
-def test_a_cut_off_page_is_retried_even_if_it_ends_in_a_brace() -> None:
-    import requests
-
-    from ingestion.pagerduty.client import _is_cut_off
-
-    response = requests.Response()
-    response.status_code = 200
-    response._content = b'{"incidents":[{"id":"Q1","service":{"id":"P1"}'
-    assert _is_cut_off(response, None) is True
-    response._content = b'{"incidents":[],"more":false}'
-    assert _is_cut_off(response, None) is False
-    assert response.parsed_json == {"incidents": [], "more": False}
+def test_more_than_10000_open_incidents_rerun(database, simulator) -> None:
+    """Open incidents are read from the lake, and over 10,000 of them are listed window by window."""
+    server = simulator(seed=4, size=10, services=2, days=5, end=END)
+    for i in range(10_050):
+        server.dataset.add_incident(created_at=END - timedelta(days=4, seconds=-i * 20), service_index=i % 2)
+    start = END - timedelta(days=5)
+    first = load(server, database, start)
+    assert first.stats.open_incidents >= 10_050
+    changes = server.dataset.step(new=3, acknowledge=5, reassign=0, resolve=7)
+    second = load(server, database, start)
+    assert second.stats.first_load is False
+    got = loaded_incidents(database)
+    by_number = {row["raw"]["incident_number"]: row for row in got.values()}
+    assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
+    assert all(by_number[n]["status"] == "acknowledged" for n in changes["acknowledged"])
+    assert set(got) == expected_ids(server, start)

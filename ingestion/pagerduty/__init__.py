@@ -1,75 +1,115 @@
-"""dlt source for PagerDuty: incidents and services of one connection, loaded incrementally.
+"""dlt source for PagerDuty: the incidents, log entries, services and change events of one connection.
 
-A first run lists every incident created since `start_date`. Later runs list only incidents created since the
-previous run's cut-off (minus a small overlap) and refresh every incident still open in the raw table, so
-acknowledgements, reassignments and resolutions arrive without re-reading history. The cut-off lives in dlt's
-resource state, which dlt stores in the destination with the data and takes back only from completed loads:
-a failed run leaves it where it was. The open incidents are read from the raw table itself (the caller
-passes `known_open`): thousands of ids would not fit dlt's state column.
+A first run lists every incident created since `start_date`. A rerun lists the incidents created since the
+previous run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the
+account's log entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
+resolved, and edited or merged after resolution); each changed incident that no listing showed is read by id.
+A rerun with nothing new costs four requests.
+
+The previous run's cut-offs come in as `state` and what the lake already holds as `lake`; both are read by the
+caller from completed loads only, so a run killed halfway changes nothing a later run sees. The source itself
+keeps no state: with any dlt destination it simply yields rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 import dlt
 from dlt.sources import DltResource
 
 from . import settings
 from .client import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy, TooManyIncidentsError
-from .paging import Page, iso_utc, iter_incident_windows, iter_offset_pages, iter_windows, parse_time
+from .paging import Page, fetch_all, iter_listing, iter_windows, listing_total
 from .records import (
-    CHANGE_EVENT_COLUMNS,
-    INCIDENT_COLUMNS,
-    ROW_KEY,
-    SERVICE_COLUMNS,
+    CHANGE_EVENTS,
+    INCIDENTS,
+    LOG_ENTRIES,
+    SERVICES,
+    RawTable,
+    Row,
     change_event_row,
     incident_row,
+    log_entry_row,
     service_row,
 )
+from .times import TimeFormatError, iso_z, parse_time
 
 __all__ = [
     "AuthenticationError",
+    "LakeView",
     "LoadStats",
     "PagerDutyClient",
     "PagerDutyError",
     "RetryPolicy",
+    "ScopeState",
+    "TimeFormatError",
     "TooManyIncidentsError",
-    "change_events_resource",
-    "incidents_resource",
     "pagerduty_source",
-    "services_resource",
-    "scope_key",
 ]
+
+
+@dataclass(frozen=True)
+class ScopeState:
+    """What the previous completed load of a scope left behind."""
+
+    incidents_until: Optional[datetime] = None
+    """Cut-off of the incident and log-entry listings: the start of the previous run."""
+    covered_since: Optional[datetime] = None
+    """The earliest start_date loaded so far: an earlier one loads the history in between."""
+    change_events_until: Optional[datetime] = None
+    services_fetched_at: Optional[datetime] = None
+
+    def to_json(self) -> dict[str, Optional[str]]:
+        return {k: iso_z(v) if v else None for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_json(cls, data: Optional[dict[str, Any]]) -> ScopeState:
+        data = data or {}
+        return cls(**{k: parse_time(data.get(k), f"state {k}") for k in cls.__dataclass_fields__})
+
+
+class LakeView(Protocol):
+    """What the source asks of the lake, as of its completed loads."""
+
+    def open_incidents(self) -> set[str]:
+        """Ids of the scope's incidents the lake holds as not resolved."""
+
+    def held_incidents(self, ids: set[str]) -> set[str]:
+        """Those of `ids` the lake holds for this connection."""
+
+
+class _EmptyLake:
+    def open_incidents(self) -> set[str]:
+        return set()
+
+    def held_incidents(self, ids: set[str]) -> set[str]:
+        return set()
 
 
 @dataclass
 class LoadStats:
-    """What a run did, for progress lines and the summary. Filled in while dlt extracts."""
+    """What a run did, for progress lines and the summary. Filled in while the resources run."""
 
     incidents: int = 0
     incidents_refreshed: int = 0
+    log_entries: int = 0
     services: int = 0
     change_events: int = 0
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     first_load: bool = False
-    collected_until: Optional[str] = None
     open_incidents: int = 0
-    listeners: list = field(default_factory=list)
+    next_state: Optional[ScopeState] = None
+    """The state a next run continues from: set when the run starts, committed only if its load completes."""
+    listeners: list[Callable[[LoadStats], None]] = field(default_factory=list)
 
     def add_incidents(self, count: int) -> None:
         self.incidents += count
         for listener in self.listeners:
             listener(self)
-
-
-def scope_key(start_date: datetime, service_ids: Optional[Sequence[str]]) -> str:
-    """The state of a scope is keyed by what it collects: a new start_date or service list starts afresh."""
-    services = ",".join(sorted(service_ids)) if service_ids else "*"
-    return f"{iso_utc(start_date)}|{services}"
 
 
 @dlt.source(name="pagerduty", max_table_nesting=0)
@@ -82,220 +122,247 @@ def pagerduty_source(
     connection_name: Optional[str] = None,
     proxy: Optional[str] = None,
     rate_limit_per_hour: Optional[int] = None,
-    retry: Optional[RetryPolicy] = None,
+    state: Optional[ScopeState] = None,
+    lake: Optional[LakeView] = None,
     client: Optional[PagerDutyClient] = None,
     stats: Optional[LoadStats] = None,
-    known_open: Optional[Callable[[], set[str]]] = None,
+    now: Optional[datetime] = None,
 ) -> Sequence[DltResource]:
-    """Incidents created at or after `start_date` (and their services) of one PagerDuty connection.
+    """Incidents created at or after `start_date` of one PagerDuty connection, with their log entries,
+    services and change events.
 
     `service_ids` narrows the load to those services (a blueprint scope naming services); by default every
     service of the account is loaded. Pass `client` to share one (and its request count) with the caller.
-    `known_open` returns the ids of this scope's incidents that the raw table holds as not resolved; without
-    it a rerun refreshes only the incidents open now.
+    After the resources have run, `collected_state(source)` is the state a next run continues from.
     """
     if start_date.tzinfo is None:
         raise ValueError("start_date needs a time zone")
     label = f"connection {connection_name or connection_id!r} (id {connection_id})"
     client = client or PagerDutyClient(
-        base_url,
-        api_token,
-        label,
-        retry or RetryPolicy(),
-        proxy=proxy,
-        rate_limit_per_hour=rate_limit_per_hour,
+        base_url, api_token, label, RetryPolicy(), proxy=proxy, rate_limit_per_hour=rate_limit_per_hour
     )
-    stats = stats or LoadStats()
-    services = sorted(set(service_ids)) if service_ids else None
+    collection = Collection(
+        client,
+        connection_id,
+        start_date.astimezone(UTC),
+        sorted(set(service_ids)) if service_ids else None,
+        state or ScopeState(),
+        lake or _EmptyLake(),
+        stats or LoadStats(),
+        (now or datetime.now(UTC)).replace(microsecond=0),
+    )
     return (
-        incidents_resource(
-            _incidents(client, connection_id, start_date.astimezone(UTC), services, stats, known_open or set)
-        ),
-        services_resource(_services(client, connection_id, services, stats)),
-        change_events_resource(_change_events(client, connection_id, services, stats)),
+        _resource(collection.incidents, INCIDENTS),
+        _resource(collection.log_entries, LOG_ENTRIES),
+        _resource(collection.services, SERVICES),
+        _resource(collection.change_events, CHANGE_EVENTS),
     )
 
 
-def _upserted(pages: Iterable[list[dict[str, Any]]], table: str, columns: Any) -> DltResource:
-    """A raw table upserted on row_key, nested values kept as JSON columns (no dlt child tables)."""
+def _resource(pages: Callable[[], Iterator[list[Row]]], table: RawTable) -> DltResource:
+    """A raw table's resource: rows of completed pages, keyed by (connection_id, id), nested lists as JSON."""
     return dlt.resource(
-        pages,
-        name=table,
+        pages(),
+        name=table.name,
         write_disposition="merge",
-        primary_key=ROW_KEY,
-        columns=columns,
+        primary_key=list(table.keys),
+        columns=table.dlt_columns(),
         max_table_nesting=0,
     )
 
 
-def incidents_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `incidents` table, rows from records.incident_row."""
-    return _upserted(pages, settings.INCIDENTS_TABLE, INCIDENT_COLUMNS)
+class Collection:
+    """The requests of one run of one scope, in the order the incremental rules need."""
 
-
-def services_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `services` table, rows from records.service_row."""
-    return _upserted(pages, settings.SERVICES_TABLE, SERVICE_COLUMNS)
-
-
-def change_events_resource(pages: Iterable[list[dict[str, Any]]]) -> DltResource:
-    """The `change_events` table, rows from records.change_event_row."""
-    return _upserted(pages, settings.CHANGE_EVENTS_TABLE, CHANGE_EVENT_COLUMNS)
-
-
-class _Emitter:
-    """Turns pages into rows once per incident per run (the staging table's key refuses duplicates) and
-    tracks which incidents are still open when the run ends."""
-
-    def __init__(self, connection_id: int, start_date: datetime, stats: LoadStats) -> None:
+    def __init__(
+        self,
+        client: PagerDutyClient,
+        connection_id: int,
+        start_date: datetime,
+        service_ids: Optional[list[str]],
+        state: ScopeState,
+        lake: LakeView,
+        stats: LoadStats,
+        now: datetime,
+    ) -> None:
+        self.client = client
         self.connection_id = connection_id
         self.start_date = start_date
+        self.service_ids = service_ids
+        self.state = state
+        self.lake = lake
         self.stats = stats
-        self.fetched_at = datetime.now(UTC)
-        self.emitted: set[str] = set()
-        self.open: set[str] = set()
+        self.until = now
+        self.fetched_at = now.replace(tzinfo=None)
+        self.filters: dict[str, Any] = {"service_ids[]": service_ids} if service_ids else {}
+        self._log_rows: Optional[list[Row]] = None
+        self._emitted: set[str] = set()
+        self._open: set[str] = set()
+        stats.next_state = replace(
+            state,
+            incidents_until=now,
+            covered_since=min(filter(None, (state.covered_since, start_date))),
+            change_events_until=now,
+        )
 
-    def rows(self, page: Page) -> list[dict[str, Any]]:
+    # ------------------------------------------------------------------------------------- incidents
+    def _rows(self, page: Page, track: bool) -> list[Row]:
         rows = []
         for incident in page:
-            incident_id = incident["id"]
-            if incident_id in self.emitted:
+            row = incident_row(self.connection_id, incident, self.fetched_at)
+            if row["created_at"] is None:
+                raise PagerDutyError(f"incident {row['id']} has no created_at; refusing to guess")
+            if row["created_at"] < self.start_date.replace(tzinfo=None):
                 continue
-            created_at = parse_time(incident.get("created_at"))
-            if created_at is None:
-                raise PagerDutyError(f"incident {incident_id} has no created_at; refusing to guess")
-            if created_at < self.start_date:
-                continue
-            self.emitted.add(incident_id)
-            if incident.get("status") == settings.RESOLVED:
-                self.open.discard(incident_id)
+            if track:
+                self._emitted.add(row["id"])
+            if row["status"] == settings.RESOLVED:
+                self._open.discard(row["id"])
             else:
-                self.open.add(incident_id)
-            rows.append(incident_row(self.connection_id, incident, self.fetched_at))
+                self._open.add(row["id"])
+            rows.append(row)
         self.stats.add_incidents(len(rows))
         return rows
 
+    def incidents(self) -> Iterator[list[Row]]:
+        previous = self.state.incidents_until
+        listing = {**self.filters, "sort_by": "created_at:asc"}
+        if previous is None:
+            self.stats.first_load = True
+            for page in iter_windows(
+                self.client, "/incidents", "incidents", self.start_date, self.until, listing
+            ):
+                yield self._rows(page, track=False)
+        else:
+            since = max(self.start_date, previous - settings.INCREMENTAL_OVERLAP)
+            for page in iter_windows(self.client, "/incidents", "incidents", since, self.until, listing):
+                yield self._rows(page, track=True)
+            covered = self.state.covered_since
+            if (
+                covered is not None and self.start_date < covered
+            ):  # start_date moved earlier: the history between
+                history = iter_windows(
+                    self.client, "/incidents", "incidents", self.start_date, covered, listing
+                )
+                for page in history:
+                    yield self._rows(page, track=False)
+            before = self.stats.incidents
+            yield from self._refresh_open()
+            yield from self._read_changed()
+            self.stats.incidents_refreshed = self.stats.incidents - before
+        self.stats.open_incidents = len(self._open)
 
-def _incidents(
-    client: PagerDutyClient,
-    connection_id: int,
-    start_date: datetime,
-    service_ids: Optional[list[str]],
-    stats: LoadStats,
-    known_open: Callable[[], set[str]],
-) -> Iterator[list[dict[str, Any]]]:
-    state = dlt.current.resource_state().setdefault("scopes", {})
-    key = scope_key(start_date, service_ids)
-    previous = state.get(key)
-    until = datetime.now(UTC).replace(microsecond=0)
-    filters: dict[str, Any] = {"service_ids[]": service_ids} if service_ids else {}
-    emitter = _Emitter(connection_id, start_date, stats)
+    def _refresh_open(self) -> Iterator[list[Row]]:
+        """The incidents open now, in one listing (one request per 100); those the lake held as open that the
+        listing no longer shows were resolved since, and are read by id."""
+        known_open = self.lake.open_incidents()
+        params = {**self.filters, "statuses[]": list(settings.OPEN_STATUSES)}
+        total, first = listing_total(self.client, "/incidents", {**params, "date_range": "all"})
+        if total <= settings.MAX_OFFSET_PLUS_LIMIT:
+            pages = iter_listing(
+                self.client, "/incidents", "incidents", {**params, "date_range": "all"}, first
+            )
+        else:  # more than 10,000 open: list them window by window like a first load
+            pages = iter_windows(
+                self.client, "/incidents", "incidents", self.start_date, self.until, params, exact=False
+            )
+        for page in pages:
+            yield self._rows(page, track=True)
+        yield from self._read_by_id(known_open - self._emitted)
 
-    if previous is None:
-        stats.first_load = True
-        since = start_date
-    else:
-        since = max(start_date, parse_time(previous["collected_until"]) - settings.INCREMENTAL_OVERLAP)
-    for page in iter_incident_windows(client, since, until, filters):
-        yield emitter.rows(page)
+    def _read_changed(self) -> Iterator[list[Row]]:
+        """Incidents the log entries since the cut-off name, that no listing showed: edited, merged or moved
+        after they were resolved, or resolved since the open listing. Those of this scope are read by id."""
+        named: dict[str, Optional[str]] = {}
+        for row in self.log_entries_rows():
+            if row["incident_id"]:
+                named[row["incident_id"]] = row["service_id"]
+        candidates = set(named) - self._emitted
+        held = self.lake.held_incidents(candidates) if candidates else set()
+        scoped = set(self.service_ids) if self.service_ids else None
+        wanted = {
+            incident_id
+            for incident_id in candidates
+            if incident_id in held or (scoped is not None and named[incident_id] in scoped)
+        }
+        yield from self._read_by_id(wanted)
 
-    if previous is not None:
-        before = stats.incidents
-        yield from _refresh_open(client, start_date, until, filters, emitter, known_open())
-        stats.incidents_refreshed = stats.incidents - before
+    def _read_by_id(self, ids: set[str]) -> Iterator[list[Row]]:
+        requests = ((incident_id, f"/incidents/{incident_id}", None) for incident_id in sorted(ids))
+        for _incident_id, body in fetch_all(self.client, requests, missing_ok=True):
+            if body is None:  # gone from PagerDuty: the row stays as last loaded
+                continue
+            incident = body.get("incident")
+            if not isinstance(incident, dict):
+                raise PagerDutyError(
+                    f"{self.client.connection_label}: GET /incidents/{{id}} gave no incident"
+                )
+            # an incident moved out of the scope's services arrives too: the lake learns it left the scope
+            rows = self._rows([incident], track=True)
+            if rows:
+                yield rows
 
-    state[key] = {"collected_until": iso_utc(until)}
-    stats.collected_until = iso_utc(until)
-    stats.open_incidents = len(emitter.open)
+    # ----------------------------------------------------------------------------------- log entries
+    def log_entries_rows(self) -> list[Row]:
+        """The account's log entries since the cut-off (read once per run, shared by two resources)."""
+        if self._log_rows is None:
+            self._log_rows = []
+            previous = self.state.incidents_until
+            if previous is not None:
+                since = previous - settings.INCREMENTAL_OVERLAP
+                for page in iter_windows(self.client, "/log_entries", "log_entries", since, self.until, {}):
+                    self._log_rows.extend(log_entry_row(self.connection_id, e, self.fetched_at) for e in page)
+            self.stats.log_entries = len(self._log_rows)
+        return self._log_rows
 
+    def log_entries(self) -> Iterator[list[Row]]:
+        rows = self.log_entries_rows()
+        for start in range(0, len(rows), settings.PAGE_LIMIT):
+            yield rows[start : start + settings.PAGE_LIMIT]
 
-def _refresh_open(
-    client: PagerDutyClient,
-    start_date: datetime,
-    until: datetime,
-    filters: dict[str, Any],
-    emitter: _Emitter,
-    previously_open: set[str],
-) -> Iterator[list[dict[str, Any]]]:
-    """Bring every incident that was open at the previous run up to date.
+    # -------------------------------------------------------------------------------------- services
+    def services(self) -> Iterator[list[Row]]:
+        """All services of the account (or those the scope names), read in full at most once a day: they
+        change rarely, and a rerun's requests are for incidents. Incidents name their service anyway."""
+        last = self.state.services_fetched_at
+        if last is not None and self.until - last < settings.SERVICES_REFRESH:
+            return
+        wanted = set(self.service_ids) if self.service_ids else None
+        seen: set[str] = set()  # a listing that shifts while paged may repeat a service
+        for page in iter_listing(self.client, "/services", "services", {}):
+            rows = []
+            for item in page:
+                if (wanted is None or item.get("id") in wanted) and item.get("id") not in seen:
+                    seen.add(item["id"])
+                    rows.append(service_row(self.connection_id, item, self.fetched_at))
+            self.stats.services += len(rows)
+            if rows:
+                yield rows
+        self.stats.next_state = replace(self.stats.next_state, services_fetched_at=self.until)
 
-    One listing of the incidents open now (usually a single request) returns the current state of those
-    still open; the ones missing from it were resolved since, and each is read by id. A rerun with nothing
-    new and K open incidents therefore costs about K/100 requests plus one per resolution. Incidents that
-    change status while the listing is paged may shift between pages: those skipped are read by id.
-    """
-    open_filter = {**filters, "statuses[]": list(settings.OPEN_STATUSES)}
-    first = client.get(
-        "/incidents",
-        {**open_filter, "date_range": "all", "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"},
-    )
-    if (first.get("total") or 0) <= settings.MAX_OFFSET_PLUS_LIMIT:
-        pages = iter_offset_pages(
-            client, "/incidents", "incidents", {**open_filter, "date_range": "all"}, first
+    # --------------------------------------------------------------------------------- change events
+    def change_events(self) -> Iterator[list[Row]]:
+        """Change events (deployments sent by CI/CD tools) since the previous run, less a trailing day for
+        events stamped before they were sent, or as far back as PagerDuty keeps them (90 days). A previous
+        run older than that means deployments in between are lost: say so."""
+        oldest_kept = self.until - settings.CHANGE_EVENT_RETENTION
+        last = self.state.change_events_until
+        if last is not None and last < oldest_kept:
+            self.stats.warnings.append(
+                f"change events (deployments) between {iso_z(last)} and {iso_z(oldest_kept)} are lost for"
+                " good: PagerDuty keeps 90 days of them, and this connection was last loaded before that"
+            )
+        since = (
+            oldest_kept if last is None else max(oldest_kept, last - settings.CHANGE_EVENT_TRAILING_WINDOW)
         )
-    else:  # more than 10,000 open: list them window by window like a first load
-        pages = iter_incident_windows(client, start_date, until, open_filter, exact=False)
-    for page in pages:
-        previously_open.difference_update(incident["id"] for incident in page)
-        yield emitter.rows(page)
-
-    for incident_id in sorted(previously_open - emitter.emitted):
-        body = client.get(f"/incidents/{incident_id}", missing_ok=True)
-        if body is None:  # gone from PagerDuty: the row stays as last loaded
-            continue
-        yield emitter.rows([body["incident"]])
-
-
-def _services(
-    client: PagerDutyClient, connection_id: int, service_ids: Optional[list[str]], stats: LoadStats
-) -> Iterator[list[dict[str, Any]]]:
-    """All services of the account (or those the scope names), read in full at most once a day: they
-    change rarely, and a rerun's request budget is for incidents. Incidents name their service anyway."""
-    state = dlt.current.resource_state().setdefault("fetched_at", {})
-    key = ",".join(service_ids) if service_ids else "*"
-    fetched_at = datetime.now(UTC)
-    last = parse_time(state.get(key))
-    if last is not None and fetched_at - last < settings.SERVICES_REFRESH:
-        return
-    wanted = set(service_ids) if service_ids else None
-    seen: set[str] = set()  # a listing that shifts while paged may repeat a service
-    for page in iter_offset_pages(client, "/services", "services", {}):
-        rows = []
-        for item in page:
-            if (wanted is None or item["id"] in wanted) and item["id"] not in seen:
-                seen.add(item["id"])
-                rows.append(service_row(connection_id, item, fetched_at))
-        stats.services += len(rows)
-        if rows:
-            yield rows
-    state[key] = iso_utc(fetched_at)
-
-
-def _change_events(
-    client: PagerDutyClient, connection_id: int, service_ids: Optional[list[str]], stats: LoadStats
-) -> Iterator[list[dict[str, Any]]]:
-    """Change events (deployments sent by CI/CD tools) since the previous run, or as far back as PagerDuty
-    keeps them (90 days). A previous run older than that means deployments in between are lost: say so."""
-    state = dlt.current.resource_state().setdefault("collected_until", {})
-    key = ",".join(service_ids) if service_ids else "*"
-    until = datetime.now(UTC).replace(microsecond=0)
-    oldest_kept = until - settings.CHANGE_EVENT_RETENTION
-    last = parse_time(state.get(key))
-    if last is not None and last < oldest_kept:
-        stats.warnings.append(
-            f"change events (deployments) between {iso_utc(last)} and {iso_utc(oldest_kept)} are lost for"
-            " good: PagerDuty keeps 90 days of them, and this connection was last loaded before that"
-        )
-    since = oldest_kept if last is None else max(oldest_kept, last - settings.INCREMENTAL_OVERLAP)
-    wanted = set(service_ids) if service_ids else None
-    fetched_at = datetime.now(UTC)
-    for page in iter_windows(client, "/change_events", "change_events", since, until, {}):
-        rows = [
-            change_event_row(connection_id, event, fetched_at)
-            for event in page
-            if wanted is None or any(ref.get("id") in wanted for ref in event.get("services") or [])
-        ]
-        stats.change_events += len(rows)
-        if rows:
-            yield rows
-    state[key] = iso_utc(until)
+        wanted = set(self.service_ids) if self.service_ids else None
+        for page in iter_windows(self.client, "/change_events", "change_events", since, self.until, {}):
+            rows = [
+                change_event_row(self.connection_id, event, self.fetched_at)
+                for event in page
+                if wanted is None
+                or any((ref or {}).get("id") in wanted for ref in event.get("services") or [])
+            ]
+            self.stats.change_events += len(rows)
+            if rows:
+                yield rows

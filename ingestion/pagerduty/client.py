@@ -1,15 +1,23 @@
 """HTTP access to PagerDuty's REST API v2 through dlt's retrying requests client.
 
-dlt's client already retries 429, 5xx, dropped connections and timeouts with exponential backoff. Two things
-PagerDuty needs on top: a 429 says when to come back in `ratelimit-reset` (seconds) rather than Retry-After,
-and a page cut off mid-body must be fetched again rather than parsed.
+dlt's client retries 429, 5xx, dropped connections and timeouts with exponential backoff. PagerDuty needs
+more:
+- one rate limiter per connection, shared by every thread: at most `rateLimitPerHour` requests in any hour
+  when the connection sets it, else at most 960 in any minute (PagerDuty's published limit); a 429 or a
+  `ratelimit-remaining` of 0 pauses every thread until `ratelimit-reset` says the window is over;
+- a page cut off mid-body is fetched again rather than parsed;
+- every request asks for UTC (`time_zone=UTC`), follows no redirect, and reads at most 32 MB: a hostile or
+  broken endpoint can neither bounce the token elsewhere nor exhaust memory (urllib3 1.26, which dbt-core 1.7
+  pins, does not cap decompression itself).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+import zlib
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -17,6 +25,7 @@ from urllib.parse import urlsplit
 import orjson
 import requests
 from dlt.sources.helpers.requests import Client
+from requests.adapters import HTTPAdapter
 
 from . import settings
 
@@ -33,9 +42,13 @@ class TooManyIncidentsError(PagerDutyError):
     """A one-second window holds more incidents than PagerDuty lets a client page through."""
 
 
+class ResponseTooLarge(requests.RequestException):
+    """A response body over the cap: treated as a failed request, never read whole."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try one request before the load fails (and leaves its high-water mark untouched)."""
+    """How hard to try one request before the load fails (and leaves its cut-off untouched)."""
 
     max_attempts: int = settings.REQUEST_MAX_ATTEMPTS
     backoff_factor: float = settings.REQUEST_BACKOFF_FACTOR
@@ -43,13 +56,125 @@ class RetryPolicy:
     timeout: float = settings.REQUEST_TIMEOUT_SECONDS
 
 
-def _rate_limit_reset_as_retry_after(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """Expose PagerDuty's `ratelimit-reset` as Retry-After, which dlt's retry waits for."""
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        reset = response.headers.get("ratelimit-reset", "").strip()
-        if reset.isdigit():
-            # a reset of 0 means "now": wait one second rather than hammering the API
-            response.headers["Retry-After"] = str(max(int(reset), 1))
+class RateLimiter:
+    """PagerDuty's limits for one connection, across threads.
+
+    Sliding windows rather than a token bucket: a bucket with any burst capacity lets more than the limit
+    through in some minute, and PagerDuty answers those with 429s. After a 429 (or a response saying no
+    request is left) every thread waits for `ratelimit-reset`, so a throttled client does not hammer.
+    """
+
+    def __init__(
+        self,
+        per_hour: Optional[int] = None,
+        per_minute: int = settings.RATE_LIMIT_PER_MINUTE,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        # a connection's rateLimitPerHour (DevLake's field) replaces PagerDuty's default per-minute limit
+        self.limits = [(per_hour, 3600.0)] if per_hour else [(per_minute, 60.0)]
+        self._sent: list[deque[float]] = [deque() for _ in self.limits]
+        self._paused_until = 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        """Block until one more request fits every limit, then count it."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._paused_until - now
+                for (limit, span), sent in zip(self.limits, self._sent, strict=True):
+                    while sent and sent[0] <= now - span:
+                        sent.popleft()
+                    if len(sent) >= limit:
+                        wait = max(wait, sent[0] + span - now)
+                if wait <= 0:
+                    for sent in self._sent:
+                        sent.append(now)
+                    return
+                self.waited += wait
+            self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Nobody sends before `seconds` from now (PagerDuty said the window is spent)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def observe(self, response: requests.Response) -> None:
+        reset = _reset_seconds(response)
+        if response.status_code == 429:
+            self.pause(reset if reset is not None else settings.RATE_LIMIT_BARE_PAUSE_SECONDS)
+        elif response.headers.get("ratelimit-remaining", "").strip() == "0" and reset is not None:
+            self.pause(reset)
+
+
+def _reset_seconds(response: requests.Response) -> Optional[float]:
+    text = response.headers.get("ratelimit-reset", "").strip()
+    try:
+        # a reset of 0 means "now": wait one second rather than hammering the API
+        return max(float(text), 1.0) if text else None
+    except ValueError:
+        return None
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """Every request, retries included, passes the rate limiter and is counted; bodies are read with a cap."""
+
+    def __init__(
+        self, limiter: RateLimiter, count: Callable[[], None], max_bytes: int, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.limiter = limiter
+        self.count = count
+        self.max_bytes = max_bytes
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.limiter.acquire()
+        self.count()
+        kwargs["stream"] = True
+        response = super().send(request, **kwargs)
+        try:
+            response._content = _read_capped(response, self.max_bytes)  # type: ignore[attr-defined]
+        finally:
+            response.close()
+        response._content_consumed = True  # type: ignore[attr-defined]
+        self.limiter.observe(response)
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            reset = _reset_seconds(response)
+            if reset is not None:  # dlt's retry waits for Retry-After; PagerDuty says ratelimit-reset
+                response.headers["Retry-After"] = str(int(reset + 0.999))
+        return response
+
+
+def _read_capped(response: requests.Response, max_bytes: int) -> bytes:
+    """The body, decompressed, refusing more than `max_bytes` either way (no decompression bomb)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = response.raw.read(65536, decode_content=False)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > max_bytes:
+            raise ResponseTooLarge(f"response over {max_bytes // 1_000_000} MB")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "deflate"):
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        try:
+            body = inflater.decompress(body, max_bytes + 1)
+        except zlib.error as exc:
+            raise requests.exceptions.ContentDecodingError(str(exc)) from None
+        if len(body) > max_bytes or inflater.unconsumed_tail:
+            raise ResponseTooLarge(f"response over {max_bytes // 1_000_000} MB once decompressed")
+        del response.headers["content-encoding"]
+    elif encoding not in ("", "identity"):
+        raise requests.exceptions.ContentDecodingError(f"unsupported content-encoding {encoding!r}")
+    return body
 
 
 def _is_cut_off(response: Optional[requests.Response], exception: Optional[BaseException]) -> bool:
@@ -65,7 +190,7 @@ def _is_cut_off(response: Optional[requests.Response], exception: Optional[BaseE
 
 
 class PagerDutyClient:
-    """GETs against one PagerDuty connection, counting every request that reached the API."""
+    """GETs against one PagerDuty connection, from any number of threads, counting every request sent."""
 
     def __init__(
         self,
@@ -75,26 +200,30 @@ class PagerDutyClient:
         retry: RetryPolicy = RetryPolicy(),
         proxy: Optional[str] = None,
         rate_limit_per_hour: Optional[int] = None,
+        concurrency: int = settings.CONCURRENT_REQUESTS,
+        max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
+        check_url: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.connection_label = connection_label
+        self.concurrency = max(1, concurrency)
         self.requests_made = 0
+        self.limiter = RateLimiter(per_hour=rate_limit_per_hour or None)
         self._lock = threading.Lock()
+        self._check_url = check_url
         self._headers = {
             "Authorization": f"Token token={token}",
             "Accept": settings.ACCEPT_HEADER,
+            "Accept-Encoding": "gzip",
         }
-        self._min_interval = 3600.0 / rate_limit_per_hour if rate_limit_per_hour else 0.0
-        self._next_request_at = 0.0
-        session_attrs: dict[str, Any] = {
-            "hooks": {"response": [self._count, _rate_limit_reset_as_retry_after]}
-        }
+        session_attrs: dict[str, Any] = {"max_redirects": 0}
         if proxy:
             session_attrs["proxies"] = {"http": proxy, "https": proxy}
         self._http = Client(
             request_timeout=retry.timeout,
             raise_for_status=False,
             status_codes=settings.RETRY_STATUS_CODES,
+            exceptions=(requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
             request_max_attempts=retry.max_attempts,
             retry_condition=_is_cut_off,
             request_backoff_factor=retry.backoff_factor,
@@ -102,21 +231,13 @@ class PagerDutyClient:
             respect_retry_after_header=True,
             session_attrs=session_attrs,
         )
+        self._http._adapter = _GuardedAdapter(  # type: ignore[attr-defined]
+            self.limiter, self._count, max_response_bytes, pool_maxsize=self.concurrency + 2
+        )
 
-    def _count(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def _count(self) -> None:
         with self._lock:
             self.requests_made += 1
-
-    def _throttle(self) -> None:
-        """Spread requests evenly when the connection sets rateLimitPerHour (as DevLake's does)."""
-        if not self._min_interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            wait = self._next_request_at - now
-            self._next_request_at = max(now, self._next_request_at) + self._min_interval
-        if wait > 0:
-            time.sleep(wait)
 
     def get(
         self, path: str, params: Optional[Mapping[str, Any]] = None, missing_ok: bool = False
@@ -124,13 +245,20 @@ class PagerDutyClient:
         """GET `path` and return its JSON object, or raise a PagerDutyError that says what went wrong.
 
         With `missing_ok`, a 404 returns None (an incident read by id that no longer exists)."""
-        self._throttle()
+        url = self.base_url + path
         where = f"GET {urlsplit(path).path}"
+        if self._check_url is not None:
+            try:
+                self._check_url(url)
+            except ValueError as exc:
+                raise PagerDutyError(f"{self.connection_label}: {exc}") from None
+        query = {"time_zone": "UTC", **(params or {})}
         try:
-            response = self._http.get(self.base_url + path, params=params, headers=self._headers)
+            response = self._http.get(url, params=query, headers=self._headers, allow_redirects=False)
         except requests.RequestException as exc:
+            detail = str(exc) if isinstance(exc, ResponseTooLarge) else type(exc).__name__
             raise PagerDutyError(
-                f"{self.connection_label}: {where} failed after retries: {type(exc).__name__}"
+                f"{self.connection_label}: {where} failed after retries: {detail}"
                 f" reaching {urlsplit(self.base_url).netloc}"
             ) from None
         if response.status_code in (401, 403):
@@ -140,6 +268,11 @@ class PagerDutyClient:
             )
         if response.status_code == 404 and missing_ok:
             return None
+        if 300 <= response.status_code < 400:
+            raise PagerDutyError(
+                f"{self.connection_label}: {where} answered a redirect (HTTP {response.status_code});"
+                " redirects are not followed: check the connection's endpoint"
+            )
         if response.status_code != 200:
             raise PagerDutyError(
                 f"{self.connection_label}: {where} answered HTTP {response.status_code}"
@@ -159,13 +292,15 @@ class PagerDutyClient:
 
 
 def _error_detail(response: requests.Response) -> str:
-    """PagerDuty's own error message and code, when the body has them."""
+    """PagerDuty's own error message and code, when the body has them (short, and never the token)."""
     try:
         error = orjson.loads(response.content).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
         return ""
+    if not isinstance(error, dict):
+        return ""
     message, code = error.get("message"), error.get("code")
-    details = "; ".join(str(e) for e in error.get("errors") or [])
-    text = f": {message}" if message else ""
-    text += f" (code {code})" if code is not None else ""
-    return text + (f": {details}" if details else "")
+    details = "; ".join(str(e) for e in error.get("errors") or [] if isinstance(e, str))
+    text = f": {message}" if isinstance(message, str) else ""
+    text += f" (code {code})" if isinstance(code, int) else ""
+    return (text + (f": {details}" if details else ""))[:300]

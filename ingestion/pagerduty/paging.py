@@ -1,89 +1,84 @@
-"""Listing PagerDuty collections completely despite the 10,000-result and 6-month limits.
+"""Listing PagerDuty collections completely despite the 10,000-result and 6-month limits, several requests
+at a time.
 
 PagerDuty has no cursor for incidents: offset + limit may not pass 10,000, and since/until may not be more
-than 6 months apart. The only way to reach every incident is to cut the time range into windows that each
-hold at most 10,000 incidents, which `total=true` tells us before we page through a window.
+than 6 months apart. The only way to reach every incident is to cut the time range into windows that each hold
+at most 10,000 incidents, which `total=true` on a window's first page tells us. The pages after the first are
+then known in advance and are fetched side by side (up to the client's concurrency, under its rate limiter),
+so a first load runs at PagerDuty's own limit rather than at one request's latency.
+
+PagerDuty does not say whether since/until are inclusive. Each window's query starts one second before the
+seconds it is meant to cover: under every convention the query then lists them all, and neighbouring windows
+overlap by one second (rows are deduplicated downstream, so the overlap costs nothing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from . import settings
 from .client import PagerDutyClient, PagerDutyError, TooManyIncidentsError
+from .times import iso_z
 
 Page = list[dict[str, Any]]
 
 
-def iso_utc(moment: datetime) -> str:
-    """PagerDuty reads a since/until without an offset in the account's time zone: always send 'Z'."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Optional[str]) -> Optional[datetime]:
-    """Parse an ISO-8601 timestamp from PagerDuty into an aware UTC datetime (None stays None)."""
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {value!r}")
-    return moment.astimezone(UTC)
-
-
-def windows(since: datetime, until: datetime, width: timedelta = settings.MAX_WINDOW) -> Iterator[tuple]:
+def windows(since: datetime, until: datetime, width: timedelta = settings.MAX_WINDOW) -> list[tuple]:
     """Contiguous half-open [start, end) windows covering [since, until), none wider than `width`."""
+    out = []
     start = since
     while start < until:
         end = min(start + width, until)
-        yield start, end
+        out.append((start, end))
         start = end
+    return out
 
 
-def iter_offset_pages(
-    client: PagerDutyClient,
-    path: str,
-    collection: str,
-    params: Mapping[str, Any],
-    first: Optional[dict[str, Any]] = None,
-) -> Iterator[Page]:
-    """Page through one listing by offset. Fails (never truncates) if it would pass offset 10,000."""
-    body = first
-    offset = 0
-    while True:
-        if body is None:
-            if offset + settings.PAGE_LIMIT > settings.MAX_OFFSET_PLUS_LIMIT:
-                raise PagerDutyError(
-                    f"{client.connection_label}: {path} lists more than {settings.MAX_OFFSET_PLUS_LIMIT}"
-                    " results and cannot be narrowed further"
-                )
-            body = client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": offset})
-        items = body.get(collection) or []
-        if items:
-            yield items
-        if not body.get("more") or not items:
-            return
-        offset += len(items)
-        body = None
+def query_window(start: datetime, end: datetime) -> dict[str, str]:
+    """since/until that list every second of [start, end) whatever PagerDuty's boundary convention."""
+    return {"since": iso_z(start - settings.WINDOW_OVERLAP), "until": iso_z(end)}
 
 
-def _bisect(start: datetime, end: datetime) -> datetime:
-    """The whole second halfway between start and end."""
-    half = int((end - start).total_seconds()) // 2
-    return start + timedelta(seconds=max(half, 1))
+@dataclass
+class _Window:
+    start: datetime
+    end: datetime
+    total: int = 0
+    pages_left: int = 0
+    attempt: int = 1
+    seen: set[str] = field(default_factory=set)
 
 
-def iter_incident_windows(
-    client: PagerDutyClient,
-    since: datetime,
-    until: datetime,
-    params: Mapping[str, Any],
-    exact: bool = True,
-) -> Iterator[Page]:
-    """Every incident created in [since, until), page by page, oldest first (see iter_windows)."""
-    params = {**params, "sort_by": "created_at:asc"}
-    return iter_windows(client, "/incidents", "incidents", since, until, params, exact)
+class _Pool:
+    """Requests in flight on a thread pool, at most `limit` at once; results come back as they finish."""
+
+    def __init__(self, workers: int) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pagerduty")
+        self.limit = workers * 2
+        self.queued: deque[tuple[Any, tuple]] = deque()
+        self.running: dict[Future, Any] = {}
+
+    def add(self, tag: Any, fn: Any, *args: Any, first: bool = False) -> None:
+        (self.queued.appendleft if first else self.queued.append)((tag, (fn, *args)))
+
+    def results(self) -> Iterator[tuple[Any, Any]]:
+        while self.queued or self.running:
+            while self.queued and len(self.running) < self.limit:
+                tag, (fn, *args) = self.queued.popleft()
+                self.running[self.executor.submit(fn, *args)] = tag
+            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+            for future in done:
+                tag = self.running.pop(future)
+                yield tag, future.result()
+
+    def close(self) -> None:
+        self.queued.clear()
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
 
 def iter_windows(
@@ -95,59 +90,129 @@ def iter_windows(
     params: Mapping[str, Any],
     exact: bool = True,
 ) -> Iterator[Page]:
-    """Every object of a since/until listing (incidents, change events) in [since, until), page by page.
+    """Every object of a since/until listing (incidents, log entries, change events) in [since, until),
+    page by page, in no particular order.
 
-    Each window is first asked for its total; one holding 10,000 objects or more is split in two and
-    tried again. With `exact`, a window is then checked: fewer distinct objects than its total means the
-    listing moved under us (PagerDuty has no snapshot), so it is read once more, and a second shortfall stops
-    the load. Listings filtered by status are not exact: incidents leave them legitimately while paged.
+    A window holding 10,000 objects or more is split in two and asked again. With `exact`, a window is
+    checked once all its pages are in: fewer distinct objects than its total means the listing moved under us
+    (PagerDuty has no snapshot), so it is read once more, and a second shortfall stops the load. Listings
+    filtered by status are not exact: incidents leave them legitimately while they are paged.
     """
+    pool = _Pool(client.concurrency)
     base = dict(params)
-    for window_start, window_end in windows(since, until):
-        pending = [(window_start, window_end)]
-        while pending:
-            start, end = pending.pop()
-            query = {**base, "since": iso_utc(start), "until": iso_utc(end)}
-            first = client.get(path, {**query, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
-            total = first.get("total")
-            if total is None:
-                raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
-            # split at 10,000 too: an API that capped its count there would otherwise go unnoticed
-            if total >= settings.MAX_OFFSET_PLUS_LIMIT and end - start > settings.SMALLEST_WINDOW:
-                middle = _bisect(start, end)
-                pending.extend([(middle, end), (start, middle)])  # the earlier half is popped first
-                continue
-            if total > settings.MAX_OFFSET_PLUS_LIMIT:
-                raise TooManyIncidentsError(
-                    f"{client.connection_label}: {total} {collection} were created in the one second at"
-                    f" {iso_utc(start)}; PagerDuty serves at most {settings.MAX_OFFSET_PLUS_LIMIT} per"
-                    " query, so this load stops rather than skip any"
-                )
-            if exact:
-                yield from _read_window_checked(client, path, collection, query, first, total)
+
+    def first(window: _Window) -> None:
+        query = {**base, **query_window(window.start, window.end), "limit": settings.PAGE_LIMIT}
+        pool.add(("first", window), client.get, path, {**query, "offset": 0, "total": "true"}, first=True)
+
+    for start, end in windows(since, until):
+        first(_Window(start, end))
+    try:
+        for (kind, window), body in pool.results():
+            items = body.get(collection) or []
+            if kind == "first":
+                total = body.get("total")
+                if not isinstance(total, int):
+                    raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
+                if total >= settings.MAX_OFFSET_PLUS_LIMIT and window.end - window.start > timedelta(
+                    seconds=1
+                ):
+                    middle = _bisect(window.start, window.end)
+                    first(_Window(middle, window.end))
+                    first(_Window(window.start, middle))
+                    continue
+                if total > settings.MAX_OFFSET_PLUS_LIMIT:
+                    raise TooManyIncidentsError(
+                        f"{client.connection_label}: {total} {collection} were created around"
+                        f" {iso_z(window.start)}; PagerDuty serves at most {settings.MAX_OFFSET_PLUS_LIMIT}"
+                        " per query, so this load stops rather than skip any"
+                    )
+                window.total = total
+                query = {**base, **query_window(window.start, window.end), "limit": settings.PAGE_LIMIT}
+                offsets = range(len(items), total, settings.PAGE_LIMIT) if items else range(0)
+                window.pages_left = len(offsets)
+                for offset in offsets:
+                    pool.add(("page", window), client.get, path, {**query, "offset": offset})
             else:
-                yield from iter_offset_pages(client, path, collection, query, first)
+                window.pages_left -= 1
+            fresh = [item for item in items if item.get("id") not in window.seen]
+            window.seen.update(item.get("id") for item in fresh)
+            if fresh:
+                yield fresh
+            if window.pages_left == 0 and exact and len(window.seen) < window.total:
+                if window.attempt == 2:
+                    raise PagerDutyError(
+                        f"{client.connection_label}: the window {iso_z(window.start)} to {iso_z(window.end)}"
+                        f" reported {window.total} {collection} but only {len(window.seen)} could be read,"
+                        " twice; stopping rather than load a partial window"
+                    )
+                window.attempt = 2
+                first(window)
+    finally:
+        pool.close()
 
 
-def _read_window_checked(
+def iter_listing(
     client: PagerDutyClient,
     path: str,
     collection: str,
-    query: Mapping[str, Any],
-    first: dict[str, Any],
-    total: int,
+    params: Mapping[str, Any],
+    first: Optional[dict[str, Any]] = None,
 ) -> Iterator[Page]:
-    seen: set[str] = set()
-    for _attempt in (1, 2):
-        for page in iter_offset_pages(client, path, collection, query, first):
-            fresh = [item for item in page if item["id"] not in seen]
-            seen.update(item["id"] for item in fresh)
-            if fresh:
-                yield fresh
-        if len(seen) >= total:
-            return
-        first = None
-    raise PagerDutyError(
-        f"{client.connection_label}: the window {query['since']} to {query['until']} reported {total}"
-        f" {collection} but only {len(seen)} could be read, twice; stopping rather than load a partial window"
-    )
+    """A listing without a time window (services; open incidents): its first page (read here, or passed in
+    as `first`) gives the total, the rest are fetched side by side. Fails (never truncates) past offset
+    10,000."""
+    body = first or client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
+    items = body.get(collection) or []
+    if items:
+        yield items
+    total = body.get("total")
+    if not items or not body.get("more"):
+        return
+    if not isinstance(total, int):
+        raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
+    if total > settings.MAX_OFFSET_PLUS_LIMIT:
+        raise PagerDutyError(
+            f"{client.connection_label}: {path} lists {total} results, more than"
+            f" {settings.MAX_OFFSET_PLUS_LIMIT}, and cannot be narrowed further"
+        )
+    offsets = range(len(items), total, settings.PAGE_LIMIT)
+    for _offset, page in fetch_all(
+        client,
+        ((offset, path, {**params, "limit": settings.PAGE_LIMIT, "offset": offset}) for offset in offsets),
+    ):
+        if page and page.get(collection):
+            yield page[collection]
+
+
+def listing_total(
+    client: PagerDutyClient, path: str, params: Mapping[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """A listing's total and its first page."""
+    body = client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
+    total = body.get("total")
+    if not isinstance(total, int):
+        raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
+    return total, body
+
+
+def fetch_all(
+    client: PagerDutyClient,
+    requests: Iterable[tuple[Any, str, Optional[Mapping[str, Any]]]],
+    missing_ok: bool = False,
+) -> Iterator[tuple[Any, Optional[dict[str, Any]]]]:
+    """(tag, body) for each (tag, path, params), fetched side by side, in the order they finish. With
+    `missing_ok` a 404 gives None."""
+    pool = _Pool(client.concurrency)
+    for tag, path, params in requests:
+        pool.add(tag, client.get, path, params, missing_ok)
+    try:
+        yield from pool.results()
+    finally:
+        pool.close()
+
+
+def _bisect(start: datetime, end: datetime) -> datetime:
+    """The whole second halfway between start and end."""
+    half = int((end - start).total_seconds()) // 2
+    return start + timedelta(seconds=max(half, 1))

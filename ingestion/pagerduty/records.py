@@ -1,31 +1,226 @@
-"""From PagerDuty's JSON objects to raw table rows: typed columns beside the object itself.
+"""From PagerDuty's JSON objects to raw rows: typed columns beside the object itself.
 
-Nested lists stay JSON columns (dlt child tables make merges hang on MariaDB); dbt unnests them. Rows carry
-the connection id, part of the primary key, so two connections never overwrite each other.
+Every raw table is declared once, here (`RAW_TABLES`): the column names and SQL types the lake creates, the
+dlt column hints the resources carry, and what dbt's sources describe (a test checks the sources YAML against
+these declarations). Times are parsed with their offsets and stored as naive UTC; times inside nested lists
+(`assignments[].at`, ...) are rewritten as UTC text that SQL casts to DATETIME as it is. The object itself is
+kept whole in `raw`, and `content_hash` tells a rerun whether PagerDuty changed anything since the version the
+lake holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
+import orjson
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from .paging import parse_time
+from .times import parse_time as _parse_time
+from .times import parse_utc_naive, sql_text
+
+Row = dict[str, Any]
 
 
-def _ref(obj: Optional[dict[str, Any]], key: str) -> Optional[str]:
-    return obj.get(key) if isinstance(obj, dict) else None
+@dataclass(frozen=True)
+class Column:
+    """One raw column: its SQL type in the lake, and how values are encoded (int, text, time or json)."""
+
+    name: str
+    sql: str
+    kind: str = "text"
+    nullable: bool = True
+    in_current: bool = True  # the current table keeps every column but the object itself
 
 
-def incident_row(connection_id: int, incident: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
-    """One `incidents` row. `resolved_at` is kept as given: absent on old incidents, where dbt falls back."""
-    service = incident.get("service")
+@dataclass(frozen=True)
+class RawTable:
+    """A raw entity: `<name>_versions` keeps every version a completed load wrote (append-only), `<name>` the
+    latest one per (connection_id, id), replaced when a load completes."""
+
+    name: str
+    columns: tuple[Column, ...]
+    current_indexes: tuple[tuple[str, ...], ...] = ()
+    description: str = ""
+    keys: tuple[str, ...] = ("connection_id", "id")
+
+    @property
+    def versions(self) -> str:
+        return f"{self.name}_versions"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def current_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.in_current)
+
+    def dlt_columns(self) -> TTableSchemaColumns:
+        """The same declaration as dlt column hints, for anyone running the source into another
+        destination."""
+        types = {"int": "bigint", "text": "text", "time": "timestamp", "json": "json"}
+        return {c.name: {"data_type": types[c.kind], "nullable": c.nullable} for c in self.columns}  # type: ignore[misc]
+
+
+def _keys() -> tuple[Column, ...]:
+    return (
+        Column("connection_id", "BIGINT", "int", nullable=False),
+        Column("id", "VARCHAR(64)", nullable=False),
+    )
+
+
+def _tail() -> tuple[Column, ...]:
+    return (
+        Column("raw", "LONGTEXT", "json", in_current=False),
+        Column("content_hash", "CHAR(32)", nullable=False),
+        Column("fetched_at", "DATETIME(6)", "time", nullable=False),
+    )
+
+
+INCIDENTS = RawTable(
+    "incidents",
+    (
+        *_keys(),
+        Column("incident_number", "BIGINT", "int"),
+        Column("title", "TEXT"),
+        Column("summary", "TEXT"),
+        Column("status", "VARCHAR(32)"),
+        Column("urgency", "VARCHAR(32)"),
+        Column("priority_id", "VARCHAR(64)"),
+        Column("priority_name", "VARCHAR(255)"),
+        Column("service_id", "VARCHAR(64)"),
+        Column("service_name", "TEXT"),
+        Column("escalation_policy_id", "VARCHAR(64)"),
+        Column("incident_key", "TEXT"),
+        Column("html_url", "TEXT"),
+        Column("created_at", "DATETIME(6)", "time"),
+        Column("updated_at", "DATETIME(6)", "time"),
+        Column("resolved_at", "DATETIME(6)", "time"),
+        Column("last_status_change_at", "DATETIME(6)", "time"),
+        Column("resolve_reason_type", "VARCHAR(64)"),
+        Column("merged_into_id", "VARCHAR(64)"),
+        Column("assignments", "LONGTEXT", "json"),
+        Column("acknowledgements", "LONGTEXT", "json"),
+        Column("teams", "LONGTEXT", "json"),
+        *_tail(),
+    ),
+    current_indexes=(("connection_id", "status"), ("connection_id", "service_id")),
+    description="PagerDuty incidents",
+)
+
+SERVICES = RawTable(
+    "services",
+    (
+        *_keys(),
+        Column("name", "TEXT"),
+        Column("description", "TEXT"),
+        Column("status", "VARCHAR(32)"),
+        Column("html_url", "TEXT"),
+        Column("escalation_policy_id", "VARCHAR(64)"),
+        Column("created_at", "DATETIME(6)", "time"),
+        Column("updated_at", "DATETIME(6)", "time"),
+        Column("teams", "LONGTEXT", "json"),
+        *_tail(),
+    ),
+    description="PagerDuty services",
+)
+
+CHANGE_EVENTS = RawTable(
+    "change_events",
+    (
+        *_keys(),
+        Column("timestamp", "DATETIME(6)", "time"),
+        Column("summary", "TEXT"),
+        Column("source", "TEXT"),
+        Column("integration_id", "VARCHAR(64)"),
+        Column("services", "LONGTEXT", "json"),
+        Column("custom_details", "LONGTEXT", "json"),
+        Column("links", "LONGTEXT", "json"),
+        *_tail(),
+    ),
+    description="PagerDuty change events (deploys sent by CI/CD tools)",
+)
+
+LOG_ENTRIES = RawTable(
+    "log_entries",
+    (
+        *_keys(),
+        Column("type", "VARCHAR(64)"),
+        Column("created_at", "DATETIME(6)", "time"),
+        Column("incident_id", "VARCHAR(64)"),
+        Column("service_id", "VARCHAR(64)"),
+        Column("agent_id", "VARCHAR(64)"),
+        Column("agent_type", "VARCHAR(64)"),
+        Column("channel_type", "VARCHAR(64)"),
+        Column("summary", "TEXT"),
+        Column("assignees", "LONGTEXT", "json"),
+        *_tail(),
+    ),
+    current_indexes=(("connection_id", "incident_id"),),
+    description="PagerDuty log entries (what happened to an incident, and when)",
+)
+
+DEPLOYMENTS = RawTable(
+    "deployments",
+    (
+        Column("id", "VARCHAR(255)", nullable=False),
+        Column("connection_id", "BIGINT", "int"),
+        Column("service_id", "VARCHAR(64)", nullable=False),
+        Column("name", "TEXT"),
+        Column("started_at", "DATETIME(6)", "time"),
+        Column("finished_at", "DATETIME(6)", "time", nullable=False),
+        Column("result", "VARCHAR(32)", nullable=False),
+        Column("environment", "VARCHAR(32)", nullable=False),
+        Column("custom_details", "LONGTEXT", "json"),
+        Column("line", "BIGINT", "int", in_current=False),
+    ),
+    keys=("id",),
+    description="deployments from outside PagerDuty (run.py run --deployments FILE.csv)",
+)
+
+RAW_TABLES: tuple[RawTable, ...] = (INCIDENTS, SERVICES, CHANGE_EVENTS, LOG_ENTRIES, DEPLOYMENTS)
+PAGERDUTY_TABLES: tuple[RawTable, ...] = (INCIDENTS, SERVICES, CHANGE_EVENTS, LOG_ENTRIES)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _ref(obj: Any, key: str) -> Optional[str]:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return None if value is None else str(value)
+
+
+def _hash(obj: Any) -> str:
+    return hashlib.blake2b(orjson.dumps(obj), digest_size=16).hexdigest()
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _object_id(obj: dict[str, Any], what: str) -> str:
+    object_id = obj.get("id")
+    if not isinstance(object_id, str) or not object_id:
+        raise ValueError(f"a {what} without an id: refusing to guess which one it is")
+    return object_id
+
+
+def _tail_values(obj: dict[str, Any], fetched_at: datetime) -> Row:
+    return {"raw": obj, "content_hash": _hash(obj), "fetched_at": fetched_at}
+
+
+# ------------------------------------------------------------------------------------------------ rows
+def incident_row(connection_id: int, incident: dict[str, Any], fetched_at: datetime) -> Row:
+    """One `incidents` row. `resolved_at` is kept as given: absent on incidents resolved before May 2023."""
+    incident_id = _object_id(incident, "incident")
+    where = f"incident {incident_id}"
     priority = incident.get("priority")
+    service = incident.get("service")
+    reason = incident.get("resolve_reason")
     return {
-        ROW_KEY: row_key(connection_id, incident["id"]),
         "connection_id": connection_id,
-        "id": incident["id"],
+        "id": incident_id,
         "incident_number": incident.get("incident_number"),
         "title": incident.get("title"),
         "summary": incident.get("summary"),
@@ -38,140 +233,107 @@ def incident_row(connection_id: int, incident: dict[str, Any], fetched_at: datet
         "escalation_policy_id": _ref(incident.get("escalation_policy"), "id"),
         "incident_key": incident.get("incident_key"),
         "html_url": incident.get("html_url"),
-        "created_at": parse_time(incident.get("created_at")),
-        "updated_at": parse_time(incident.get("updated_at")),
-        "resolved_at": parse_time(incident.get("resolved_at")),
-        "last_status_change_at": parse_time(incident.get("last_status_change_at")),
-        "assignments": incident.get("assignments") or [],
-        "acknowledgements": incident.get("acknowledgements") or [],
-        "teams": incident.get("teams") or [],
-        "raw": incident,
-        "fetched_at": fetched_at,
+        "created_at": parse_utc_naive(incident.get("created_at"), f"{where}: created_at"),
+        "updated_at": parse_utc_naive(incident.get("updated_at"), f"{where}: updated_at"),
+        "resolved_at": parse_utc_naive(incident.get("resolved_at"), f"{where}: resolved_at"),
+        "last_status_change_at": parse_utc_naive(
+            incident.get("last_status_change_at"), f"{where}: last_status_change_at"
+        ),
+        "resolve_reason_type": _ref(reason, "type"),
+        "merged_into_id": _ref(reason.get("incident"), "id") if isinstance(reason, dict) else None,
+        "assignments": [
+            {
+                "at": sql_text(_parse_time(item.get("at"), f"{where}: assignments[{i}].at")),
+                "assignee_id": _ref(item.get("assignee"), "id"),
+                "assignee_name": _ref(item.get("assignee"), "summary"),
+            }
+            for i, item in enumerate(_list(incident.get("assignments")))
+            if isinstance(item, dict)
+        ],
+        "acknowledgements": [
+            {
+                "at": sql_text(_parse_time(item.get("at"), f"{where}: acknowledgements[{i}].at")),
+                "acknowledger_id": _ref(item.get("acknowledger"), "id"),
+                "acknowledger_name": _ref(item.get("acknowledger"), "summary"),
+            }
+            for i, item in enumerate(_list(incident.get("acknowledgements")))
+            if isinstance(item, dict)
+        ],
+        "teams": [{"id": _ref(t, "id"), "name": _ref(t, "summary")} for t in _list(incident.get("teams"))],
+        **_tail_values(incident, fetched_at),
     }
 
 
-def service_row(connection_id: int, service: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
+def service_row(connection_id: int, service: dict[str, Any], fetched_at: datetime) -> Row:
     """One `services` row: a PagerDuty service becomes a DevLake board."""
+    service_id = _object_id(service, "service")
+    where = f"service {service_id}"
     return {
-        ROW_KEY: row_key(connection_id, service["id"]),
         "connection_id": connection_id,
-        "id": service["id"],
+        "id": service_id,
         "name": service.get("name") or service.get("summary"),
         "description": service.get("description"),
         "status": service.get("status"),
         "html_url": service.get("html_url"),
         "escalation_policy_id": _ref(service.get("escalation_policy"), "id"),
-        "created_at": parse_time(service.get("created_at")),
-        "updated_at": parse_time(service.get("updated_at")),
-        "teams": service.get("teams") or [],
-        "raw": service,
-        "fetched_at": fetched_at,
+        "created_at": parse_utc_naive(service.get("created_at"), f"{where}: created_at"),
+        "updated_at": parse_utc_naive(service.get("updated_at"), f"{where}: updated_at"),
+        "teams": [{"id": _ref(t, "id"), "name": _ref(t, "summary")} for t in _list(service.get("teams"))],
+        **_tail_values(service, fetched_at),
     }
 
 
-def change_event_row(connection_id: int, event: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
-    """One `change_events` row: a change event (a deploy, when CI/CD sends one) naming some services."""
+def change_event_row(connection_id: int, event: dict[str, Any], fetched_at: datetime) -> Row:
+    """One `change_events` row: a change (a deploy, when a CI/CD tool sends it) naming one or more services.
+    Its timestamp carries the sender's own offset."""
+    event_id = _object_id(event, "change event")
     details = event.get("custom_details")
     return {
-        ROW_KEY: row_key(connection_id, event["id"]),
         "connection_id": connection_id,
-        "id": event["id"],
-        "timestamp": parse_time(event.get("timestamp")),
+        "id": event_id,
+        "timestamp": parse_utc_naive(event.get("timestamp"), f"change event {event_id}: timestamp"),
         "summary": event.get("summary"),
         "source": event.get("source"),
         "integration_id": _ref(event.get("integration"), "id"),
-        "services": event.get("services") or [],
+        "services": [
+            {"id": _ref(s, "id"), "name": _ref(s, "summary")}
+            for s in _list(event.get("services"))
+            if _ref(s, "id")
+        ],
         "custom_details": details if isinstance(details, dict) else {},
-        "links": event.get("links") or [],
-        "raw": event,
-        "fetched_at": fetched_at,
+        "links": _list(event.get("links")),
+        **_tail_values(event, fetched_at),
     }
 
 
-def _text(precision: Optional[int] = None, nullable: bool = True) -> dict[str, Any]:
-    column: dict[str, Any] = {"data_type": "text", "nullable": nullable}
-    if precision:
-        column["precision"] = precision
-    return column
-
-
-# dlt writes each column's name into its hint dict: every column needs a dict of its own
-def _timestamp(nullable: bool = True) -> dict[str, Any]:
-    return {"data_type": "timestamp", "nullable": nullable}
-
-
-def _json() -> dict[str, Any]:
-    return {"data_type": "json", "nullable": True}
-
-
-def row_key(connection_id: int, object_id: str) -> str:
-    """The merge key: `<connection id>:<PagerDuty id>`, unique per connection.
-
-    One column rather than two: dlt's delete-insert merge repeats its key clause once per key column,
-    and MariaDB cannot use the primary key for `a AND b OR a AND b`, so a rerun scanned the whole table."""
-    return f"{connection_id}:{object_id}"
-
-
-ROW_KEY = "row_key"
-
-
-def _keys() -> TTableSchemaColumns:
+def log_entry_row(connection_id: int, entry: dict[str, Any], fetched_at: datetime) -> Row:
+    """One `log_entries` row: what happened to an incident and when; assign and escalate entries name
+    who had it, which the incident itself forgets once resolved."""
+    entry_id = _object_id(entry, "log entry")
+    agent = entry.get("agent")
     return {
-        # a real VARCHAR primary key: dlt's merge is quadratic without one (stack-notes)
-        ROW_KEY: {"data_type": "text", "precision": 96, "nullable": False},
-        "connection_id": {"data_type": "bigint", "nullable": False},
-        "id": {"data_type": "text", "precision": 64, "nullable": False},
+        "connection_id": connection_id,
+        "id": entry_id,
+        "type": entry.get("type"),
+        "created_at": parse_utc_naive(entry.get("created_at"), f"log entry {entry_id}: created_at"),
+        "incident_id": _ref(entry.get("incident"), "id"),
+        "service_id": _ref(entry.get("service"), "id"),
+        "agent_id": _ref(agent, "id"),
+        "agent_type": _ref(agent, "type"),
+        "channel_type": _ref(entry.get("channel"), "type"),
+        "summary": entry.get("summary"),
+        "assignees": [
+            {"id": _ref(a, "id"), "name": _ref(a, "summary")}
+            for a in _list(entry.get("assignees"))
+            if _ref(a, "id")
+        ],
+        **_tail_values(entry, fetched_at),
     }
 
 
-INCIDENT_COLUMNS: TTableSchemaColumns = {
-    **_keys(),
-    "incident_number": {"data_type": "bigint", "nullable": True},
-    "title": _text(),
-    "summary": _text(),
-    "status": _text(32),
-    "urgency": _text(32),
-    "priority_id": _text(64),
-    "priority_name": _text(255),
-    "service_id": _text(64),
-    "service_name": _text(),
-    "escalation_policy_id": _text(64),
-    "incident_key": _text(),
-    "html_url": _text(),
-    "created_at": _timestamp(),
-    "updated_at": _timestamp(),
-    "resolved_at": _timestamp(),
-    "last_status_change_at": _timestamp(),
-    "assignments": _json(),
-    "acknowledgements": _json(),
-    "teams": _json(),
-    "raw": _json(),
-    "fetched_at": _timestamp(nullable=False),
-}
+@dataclass
+class Page:
+    """Rows of one raw table, as a resource yields them (a page of PagerDuty's listing, or a few)."""
 
-SERVICE_COLUMNS: TTableSchemaColumns = {
-    **_keys(),
-    "name": _text(),
-    "description": _text(),
-    "status": _text(32),
-    "html_url": _text(),
-    "escalation_policy_id": _text(64),
-    "created_at": _timestamp(),
-    "updated_at": _timestamp(),
-    "teams": _json(),
-    "raw": _json(),
-    "fetched_at": _timestamp(nullable=False),
-}
-
-CHANGE_EVENT_COLUMNS: TTableSchemaColumns = {
-    **_keys(),
-    "timestamp": _timestamp(),
-    "summary": _text(),
-    "source": _text(),
-    "integration_id": _text(64),
-    "services": _json(),
-    "custom_details": _json(),
-    "links": _json(),
-    "raw": _json(),
-    "fetched_at": _timestamp(nullable=False),
-}
+    table: RawTable
+    rows: list[Row] = field(default_factory=list)

@@ -7,12 +7,3 @@
 {% macro default__minutes_between(start, end) -%}
     timestampdiff(minute, {{ start }}, {{ end }})
 {%- endmacro %}
-
-{#- Whole seconds from `start` to `end`. -#}
-{% macro seconds_between(start, end) -%}
-    {{ return(adapter.dispatch('seconds_between', 'pagerduty_dora')(start, end)) }}
-{%- endmacro %}
-
-{% macro default__seconds_between(start, end) -%}
-    timestampdiff(second, {{ start }}, {{ end }})
-{%- endmacro %}

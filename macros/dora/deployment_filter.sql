@@ -1,15 +1,23 @@
-{#- Which PagerDuty change events are production deployments: all of them by default; or those of the
-    integrations in var `deployment_integration_ids`; and/or those whose custom_details carry every
-    key/value of var `deployment_custom_details` (e.g. {"environment": "production"}). -#}
-{% macro change_event_is_deployment(integration_id, custom_details) -%}
+{#- Which deployments are production deployments: all of them by default; or, for PagerDuty change events,
+    those of the integrations in var deployment_integration_ids; and, for change events and CSV deployments
+    alike, those whose custom details hold every key/value of var deployment_custom_details. Values compare
+    as text, case-insensitively, JSON booleans and numbers as their JSON text: {"environment": "production"}
+    matches "Production", {"rollback": false} matches false. -#}
+{% macro deployment_filter(integration_id, custom_details, is_change_event) -%}
     {%- set integrations = var('deployment_integration_ids', []) -%}
     {%- set details = var('deployment_custom_details', {}) -%}
+    {%- if details is not mapping -%}
+        {{ exceptions.raise_compiler_error("var deployment_custom_details takes an object, e.g. {\"environment\": \"production\"}") }}
+    {%- endif -%}
+    {%- if integrations is string -%}
+        {{ exceptions.raise_compiler_error("var deployment_integration_ids takes a list of integration ids") }}
+    {%- endif -%}
     (1 = 1
     {%- if integrations %}
-        and {{ integration_id }} in ({% for i in integrations %}'{{ i }}'{{ ", " if not loop.last }}{% endfor %})
+        and ({{ is_change_event }} = 0 or {{ integration_id }} in ({% for i in integrations %}{{ sql_string(i) }}{{ ", " if not loop.last }}{% endfor %}))
     {%- endif %}
     {%- for key, value in details.items() %}
-        and {{ json_text(custom_details, '$."' ~ key ~ '"') }} = '{{ value }}'
+        and lower({{ json_text(custom_details, json_path_key(key)) }}) = lower({{ sql_string(value) }})
     {%- endfor %}
     )
 {%- endmacro %}

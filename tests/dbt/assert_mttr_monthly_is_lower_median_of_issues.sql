@@ -1,17 +1,32 @@
-{#- Recompute dora_mttr_monthly from `issues` by another route: the lower median m of n values is the one
-    with fewer than k = floor((n-1)/2)+1 values below it and at least k at or below it. Returns the months
-    where the view disagrees, or that one side lacks. -#}
+{{ config(tags=['heavy']) }}
+{#- dora_mttr_monthly recomputed from DevLake's tables by another route: months from date parts, the
+    exclusion vars applied by hand, merged incidents found in the raw table, and the lower median m of n
+    values found by counting (fewer than k = floor((n-1)/2)+1 values below m, at least k at or below it).
+    Returns the months where the view disagrees, or that one side lacks. -#}
+{%- set urgencies = var('dora_excluded_urgencies', []) -%}
+{%- set priorities = var('dora_excluded_priorities', []) -%}
 with counted as (
 
     select
-        {{ month_start('issues.resolution_date') }} as month,
+        cast(concat(year(issues.resolution_date), '-', lpad(month(issues.resolution_date), 2, '0'), '-01') as date)
+            as month,
         issues.lead_time_minutes as minutes
     from {{ ref('issues') }} as issues
     inner join {{ ref('board_issues') }} as board_issues on board_issues.issue_id = issues.id
+    inner join {{ source('pagerduty', 'incidents') }} as raw_incident
+        on issues.id = concat('pagerduty:Incident:', raw_incident.connection_id, ':', raw_incident.incident_number)
     where issues.type = 'INCIDENT'
         and issues.resolution_date is not null
         and issues.lead_time_minutes is not null
-        and {{ dora_incident_filter('issues.urgency', 'issues.priority') }}
+        {%- for u in urgencies %}
+        and coalesce(issues.urgency, '') <> {{ sql_string(u) }}
+        {%- endfor %}
+        {%- for p in priorities %}
+        and coalesce(issues.priority, '') <> {{ sql_string(p) }}
+        {%- endfor %}
+        {%- if not var('dora_count_merged_incidents', false) %}
+        and coalesce(raw_incident.resolve_reason_type, '') <> 'merge_resolve_reason'
+        {%- endif %}
 
 ),
 

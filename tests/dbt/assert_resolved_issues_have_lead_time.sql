@@ -1,3 +1,4 @@
+{{ config(tags=['heavy']) }}
 {#- Every resolved incident has a resolution date and a non-negative lead time: a resolution before
     creation would otherwise vanish from the metrics quietly. -#}
 select id, created_date, resolution_date, lead_time_minutes

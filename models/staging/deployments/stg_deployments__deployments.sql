@@ -1,21 +1,20 @@
-{#- Deployments users supply from outside PagerDuty; an empty set when none were ever loaded. -#}
+{#- Deployments users supply from outside PagerDuty (the latest CSV file's rows). -#}
 with source as (
 
-    select * from {{ source_or_empty('deployments', 'deployments', {
-        'connection_id': 'signed', 'id': 'char(255)', 'service_id': 'char(64)', 'name': 'char(255)',
-        'started_at': 'datetime', 'finished_at': 'datetime', 'result': 'char(32)', 'environment': 'char(32)',
-    }) }} as deployments
+    select * from {{ source('deployments', 'deployments') }}
 
 )
 
 select
-    connection_id,
     id as deployment_id,
+    connection_id,
     service_id,
     name,
-    cast(started_at as datetime) as started_at,
-    cast(finished_at as datetime) as finished_at,
+    started_at,
+    finished_at,
     upper(result) as result,
-    upper(environment) as environment
+    upper(environment) as environment,
+    custom_details,
+    load_seq
 
 from source

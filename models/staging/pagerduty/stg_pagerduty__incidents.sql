@@ -16,12 +16,13 @@ select
     service_id,
     service_name,
     html_url,
-    cast(created_at as datetime) as created_at,
-    cast(updated_at as datetime) as updated_at,
-    cast(resolved_at as datetime) as resolved_at,
-    cast(last_status_change_at as datetime) as last_status_change_at,
-    assignments,
-    cast(fetched_at as datetime(6)) as loaded_at,
-    _dlt_load_id as load_id
+    created_at,
+    updated_at,
+    resolved_at,
+    last_status_change_at,
+    resolve_reason_type,
+    merged_into_id,
+    fetched_at as loaded_at,
+    load_seq
 
 from source

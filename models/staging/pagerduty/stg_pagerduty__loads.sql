@@ -6,7 +6,10 @@ with source as (
 
 select
     load_id,
-    cast(inserted_at as datetime(6)) as committed_at
+    seq as load_seq,
+    kind,
+    connection_id,
+    completed_at
 
 from source
-where status = 0
+where status = 'completed'

@@ -10,7 +10,7 @@ select
     name as service_name,
     description,
     html_url,
-    cast(created_at as datetime) as created_at,
-    cast(fetched_at as datetime(6)) as loaded_at
+    created_at,
+    load_seq
 
 from source

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#- Median time to restore service (DORA 2021), per calendar month (UTC) of resolution, over all services:
     DevLake's lower median of lead_time_minutes. -#}
 with resolved as (

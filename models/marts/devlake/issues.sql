@@ -1,19 +1,29 @@
-{#- DevLake's domain table `issues`, one row per PagerDuty incident (type INCIDENT), with DevLake's column
-    names and rules, except where DevLake is wrong: resolution_date is PagerDuty's resolved_at (falling
-    back to last_status_change_at only when resolved_at is absent), and title is the incident's title.
-    Incremental: a rerun reads only the raw rows of loads completed since the previous build. -#}
+{#- DevLake's domain table `issues`, one row per PagerDuty incident a scope covers (type INCIDENT), with
+    DevLake's column names and rules, except where DevLake is wrong: resolution_date is PagerDuty's
+    resolved_at, and title is the incident's title. The assignee is the last one the lake has seen (PagerDuty
+    forgets assignees once an incident is resolved). Incremental: a rerun rebuilds only the incidents changed
+    in the loads completed since the previous build. -#}
 {{ config(
     materialized='incremental',
-    unique_key='id',
-    post_hook="{{ ensure_primary_key(this, ['id']) }}",
+    pre_hook=[
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_rows('id', 'select issue_id as id from (' ~ changed_incidents() ~ ') as c') }}",
+    ],
+    post_hook=["{{ ensure_primary_key(this, ['id']) }}", "{{ save_load_window() }}"],
 ) }}
 
-with incidents as (
+with changed as (
 
-    select * from {{ ref('int_incidents_committed') }}
-    {% if is_incremental() %}
-    where {{ committed_since_last_build() }}
-    {% endif %}
+    {{ changed_incidents() }}
+
+),
+
+incidents as (
+
+    select covered.*
+    from {{ ref('int_incidents_covered') }} as covered
+    inner join changed
+        on changed.connection_id = covered.connection_id and changed.incident_id = covered.incident_id
 
 ),
 
@@ -22,36 +32,31 @@ latest_assignment as (
     select connection_id, incident_id, assignee_id, assignee_name
     from (
         select
-            connection_id,
-            incident_id,
-            assignee_id,
-            assignee_name,
+            assignments.connection_id,
+            assignments.incident_id,
+            assignments.assignee_id,
+            assignments.assignee_name,
             row_number() over (
-                partition by connection_id, incident_id order by assigned_at desc, ordinal desc
+                partition by assignments.connection_id, assignments.incident_id
+                order by assignments.assigned_at desc, assignments.ordinal desc, assignments.assignee_id desc
             ) as recency
-        from {{ ref('int_incident_assignments_unnested') }}
-        {% if is_incremental() %}
-        where {{ committed_since_last_build() }}
-        {% endif %}
+        from {{ ref('int_incident_assignments_unnested') }} as assignments
+        inner join changed
+            on changed.connection_id = assignments.connection_id
+            and changed.incident_id = assignments.incident_id
     ) as ranked
     where recency = 1
 
 ),
 
-with_resolution as (
+loads as (
 
-    select
-        incidents.*,
-        case
-            when status = 'resolved' then coalesce(resolved_at, last_status_change_at)
-        end as resolution_date
-    from incidents
+    select * from {{ ref('stg_pagerduty__loads') }}
 
 )
 
 select
-    cast({{ concat_strings(["'pagerduty:Incident:'", 'incident.connection_id', "':'", 'incident.incident_number']) }}
-        as char(255)) as id,
+    incident.issue_id as id,
     cast(incident.html_url as char(255)) as url,
     cast(null as char(255)) as icon_url,
     cast(incident.incident_number as char(255)) as issue_key,
@@ -71,10 +76,7 @@ select
     incident.resolution_date,
     incident.created_at as created_date,
     incident.updated_at as updated_date,
-    cast(case
-        when {{ minutes_between('incident.created_at', 'incident.resolution_date') }} >= 0
-            then {{ minutes_between('incident.created_at', 'incident.resolution_date') }}
-    end as unsigned) as lead_time_minutes,
+    cast(incident.lead_time_minutes as unsigned) as lead_time_minutes,
     cast(null as signed) as original_estimate_minutes,
     cast(null as signed) as time_spent_minutes,
     cast(null as signed) as time_remaining_minutes,
@@ -91,15 +93,16 @@ select
     false as is_subtask,
     cast(null as datetime) as due_date,
     cast(null as char(255)) as fix_versions,
-    incident.committed_at as created_at,
-    incident.committed_at as updated_at,
+    loads.completed_at as created_at,
+    loads.completed_at as updated_at,
     cast({{ concat_strings(["'{\"ConnectionId\":'", 'incident.connection_id', "'}'"]) }} as char(255))
         as _raw_data_params,
     cast('{{ source("pagerduty", "incidents").identifier }}' as char(255)) as _raw_data_table,
     cast(null as unsigned) as _raw_data_id,
     cast(null as char(255)) as _raw_data_remark
 
-from with_resolution as incident
+from incidents as incident
+inner join loads on loads.load_seq = incident.load_seq
 left join latest_assignment
     on latest_assignment.connection_id = incident.connection_id
     and latest_assignment.incident_id = incident.incident_id

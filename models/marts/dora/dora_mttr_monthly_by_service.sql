@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#- dora_mttr_monthly per PagerDuty service. -#}
 with resolved as (
 

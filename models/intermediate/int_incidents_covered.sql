@@ -1,0 +1,50 @@
+{#- The incidents some blueprint's scope covers now (its connection, its service or all, created at or after
+    its start date), with the facts every mart derives from them. resolution_date is PagerDuty's resolved_at
+    (last_status_change_at only where resolved_at is absent, on incidents resolved before May 2023): DevLake
+    takes last_status_change_at, which moves with edits after resolution. -#}
+with incidents as (
+
+    select * from {{ ref('stg_pagerduty__incidents') }}
+
+),
+
+scopes as (
+
+    select * from {{ ref('stg_pagerduty__scopes') }}
+
+),
+
+covered as (
+
+    select incidents.*
+    from incidents
+    where exists (
+        select 1
+        from scopes
+        where scopes.connection_id = incidents.connection_id
+            and (scopes.service_id = '*' or scopes.service_id = incidents.service_id)
+            and incidents.created_at >= scopes.start_date
+    )
+
+),
+
+resolved as (
+
+    select
+        covered.*,
+        case when status = 'resolved' then coalesce(resolved_at, last_status_change_at) end as resolution_date
+    from covered
+
+)
+
+select
+    resolved.*,
+    {{ devlake_id('Incident', 'connection_id', 'incident_number') }} as issue_id,
+    case when service_id is not null then {{ devlake_id('Service', 'connection_id', 'service_id') }} end as board_id,
+    case
+        when {{ minutes_between('created_at', 'resolution_date') }} >= 0
+            then {{ minutes_between('created_at', 'resolution_date') }}
+    end as lead_time_minutes,
+    case when status = 'resolved' and resolve_reason_type = 'merge_resolve_reason' then 1 else 0 end as is_merged
+
+from resolved

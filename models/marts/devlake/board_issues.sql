@@ -1,0 +1,28 @@
+{#- DevLake's `board_issues`: each covered incident on the board of its service. Incremental like `issues`;
+    an incident moved to another service moves board. -#}
+{{ config(
+    materialized='incremental',
+    pre_hook=[
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
+    ],
+    post_hook=["{{ ensure_primary_key(this, ['issue_id', 'board_id']) }}", "{{ save_load_window() }}"],
+) }}
+
+with changed as (
+
+    {{ changed_incidents() }}
+
+)
+
+select
+    covered.board_id,
+    covered.issue_id,
+    loads.completed_at as created_at,
+    loads.completed_at as updated_at
+
+from {{ ref('int_incidents_covered') }} as covered
+inner join changed
+    on changed.connection_id = covered.connection_id and changed.incident_id = covered.incident_id
+inner join {{ ref('stg_pagerduty__loads') }} as loads on loads.load_seq = covered.load_seq
+where covered.board_id is not null

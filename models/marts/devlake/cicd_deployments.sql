@@ -1,0 +1,32 @@
+{#- DevLake's `cicd_deployments`: one row per deployment that deployed a covered service, from PagerDuty
+    change events and the deployments file. A deployment naming several services is one deployment;
+    cicd_scope_id is the first of their boards. Only result SUCCESS in environment PRODUCTION counts. -#}
+{{ config(post_hook="{{ ensure_index(this, 'ix_cicd_deployments_scope_finished', ['cicd_scope_id', 'finished_date']) }}") }}
+
+with scopes as (
+
+    select deployment_id, min(board_id) as board_id
+    from {{ ref('int_deployment_boards') }}
+    group by deployment_id
+
+)
+
+select
+    deployments.deployment_id as id,
+    scopes.board_id as cicd_scope_id,
+    deployments.name,
+    deployments.name as display_title,
+    cast(case when deployments.is_counted = 1 then 'SUCCESS' else coalesce(deployments.original_result, 'OTHER') end
+        as char(32)) as result,
+    cast('DONE' as char(32)) as status,
+    deployments.original_result,
+    cast(case when deployments.is_counted = 1 then 'PRODUCTION' else 'OTHER' end as char(32)) as environment,
+    deployments.original_environment,
+    deployments.started_at as created_date,
+    deployments.started_at as started_date,
+    deployments.finished_at as finished_date,
+    cast({{ seconds_between('deployments.started_at', 'deployments.finished_at') }} as signed) as duration_sec,
+    deployments.origin
+
+from {{ ref('int_deployments') }} as deployments
+inner join scopes on scopes.deployment_id = deployments.deployment_id

@@ -1,0 +1,15 @@
+{#- The incidents behind the DORA metrics (see int_incidents_counted for which count). -#}
+select
+    issue_id,
+    board_id,
+    service_id,
+    service_name,
+    urgency,
+    priority_name as priority,
+    is_merged,
+    created_at as created_date,
+    resolution_date,
+    lead_time_minutes,
+    {{ month_start('resolution_date') }} as resolution_month
+
+from {{ ref('int_incidents_counted') }}

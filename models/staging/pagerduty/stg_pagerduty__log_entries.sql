@@ -1,0 +1,17 @@
+with source as (
+
+    select * from {{ source('pagerduty', 'log_entries') }}
+
+)
+
+select
+    connection_id,
+    id as log_entry_id,
+    type as entry_type,
+    created_at,
+    incident_id,
+    service_id,
+    assignees,
+    load_seq
+
+from source

@@ -1,0 +1,14 @@
+with source as (
+
+    select * from {{ source('pagerduty', 'scopes') }}
+
+)
+
+select
+    blueprint,
+    project as project_name,
+    connection_id,
+    service_id,
+    start_date
+
+from source

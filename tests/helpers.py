@@ -1,0 +1,116 @@
+"""What the tests share: the database, the simulator, run.py as a user runs it, and readers of the lake."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Optional
+
+from ingestion.database import Database
+from ingestion.pagerduty import RetryPolicy
+from ingestion.scope_load import ConnectionSpec, ScopeResult, ScopeSpec, load_scope
+from simulator import SimulatorServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_URL = os.environ.get("TEST_DB_SERVER_URL", "mysql://root@127.0.0.1:3306")
+SIM_TOKEN = "sim-test-token-6f1e2d"
+FAST_RETRY = RetryPolicy(max_attempts=6, backoff_factor=0.02, max_delay=2.0, timeout=10.0)
+SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
+
+
+def query(db: Database, sql: str, *args: object, database: Optional[str] = None) -> list[tuple]:
+    """Rows of `sql` in the raw database (or `database`)."""
+    with db.connect(database or db.raw_name) as conn, conn.cursor() as cur:
+        cur.execute(sql, args or None)
+        return list(cur.fetchall())
+
+
+def lake(db: Database, sql: str, *args: object) -> list[tuple]:
+    """Rows of `sql` in the lake database (the dbt models)."""
+    return query(db, sql, *args, database=db.name)
+
+
+def db_url(db: Database) -> str:
+    return f"mysql://{db.user}@{db.host}:{db.port}/{db.name}"
+
+
+def connection(
+    server: SimulatorServer, conn_id: int = 1, token: str = SIM_TOKEN, **kw: Any
+) -> ConnectionSpec:
+    return ConnectionSpec(id=conn_id, name=f"sim-{conn_id}", endpoint=server.url, token=token, **kw)
+
+
+def load(
+    server: SimulatorServer,
+    db: Database,
+    start: datetime,
+    conn_id: int = 1,
+    services: Optional[Sequence[str]] = None,
+    **kw: Any,
+) -> ScopeResult:
+    """One scope's load, as run.py does it, with quick retries."""
+    scope = ScopeSpec(start_date=start, service_ids=tuple(services) if services else None)
+    return load_scope(connection(server, conn_id), scope, db, retry=FAST_RETRY, **kw)
+
+
+def loaded_incidents(db: Database, conn_id: int = 1) -> dict[str, dict[str, Any]]:
+    """The current incidents of a connection, with the object each was read as."""
+    rows = query(
+        db,
+        "SELECT c.id, c.status, c.resolved_at, c.assignments, v.raw, c.service_id, c.created_at"
+        " FROM incidents AS c JOIN incidents_versions AS v ON v.version_id = c.version_id"
+        " WHERE c.connection_id = %s",
+        conn_id,
+    )
+    return {
+        r[0]: {
+            "status": r[1],
+            "resolved_at": r[2],
+            "assignments": json.loads(r[3]),
+            "raw": json.loads(r[4]),
+            "service_id": r[5],
+            "created_at": r[6],
+        }
+        for r in rows
+    }
+
+
+def rendered(server: SimulatorServer) -> list[dict[str, Any]]:
+    """Every incident of the simulated account as the API renders it in UTC."""
+    ds = server.dataset
+    return [ds.render(slot) for slot in range(len(ds))]
+
+
+def utc(text: str) -> datetime:
+    """The test's own reading of an ISO time with an offset (not the project's parser)."""
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def run_cli(
+    db: Database,
+    *args: str,
+    env: Optional[dict[str, str]] = None,
+    stdin: Optional[str] = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """`run.py ARGS` as a user runs it: a subprocess with DB_URL pointing at `db`."""
+    full_env = {**os.environ, "DB_URL": db_url(db), **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=stdin,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
+def write_json(path: Path, value: Any) -> str:
+    path.write_text(value if isinstance(value, str) else json.dumps(value))
+    return str(path)

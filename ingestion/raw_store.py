@@ -29,6 +29,7 @@ import queue
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -201,6 +202,9 @@ class RawLoad:
         conn = self.database.connect(self.database.raw_name, local_infile=self._local_infile)
         self._conn = conn
         with conn.cursor() as cur:
+            # no gap locks: a load completing (INSERT ... SELECT from the versions) never deadlocks with another
+            # load appending versions beside it
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cur.execute("SELECT GET_LOCK(%s, 0)", (_load_lock(self.load_id),))
             if cur.fetchone()[0] != 1:
                 raise LoadError(f"could not take the lock of load {self.load_id}")
@@ -273,10 +277,8 @@ class RawLoad:
                     return
                 if self._send_error is None:
                     table, names, payload, count = item
-                    if self._local_infile:
-                        self._load_data(table, names, payload, count)
-                    else:
-                        self._insert(table, names, payload)
+                    write = self._load_data if self._local_infile else self._insert
+                    _retrying(lambda: write(table, names, payload, count))
                     checkpoint(f"write:{table.name}")
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
                 self._send_error = exc
@@ -362,7 +364,7 @@ class RawLoad:
             detail = warnings[0][2] if warnings else f"{cur.rowcount} of {count} rows loaded"
             raise LoadError(f"writing {table.versions}: {detail}")
 
-    def _insert(self, table: RawTable, names: Sequence[str], values: list[tuple]) -> None:
+    def _insert(self, table: RawTable, names: Sequence[str], values: list[tuple], count: int) -> None:
         columns = ", ".join(["load_id", *(f"`{n}`" for n in names)])
         placeholders = ", ".join(["%s"] * (len(names) + 1))
         self._cursor().executemany(
@@ -376,7 +378,11 @@ class RawLoad:
 
     # completing -------------------------------------------------------------------------------------
     def complete(self, state: Optional[dict[str, Any]] = None) -> int:
-        """Make the load visible, all at once; returns its sequence number."""
+        """Make the load visible, all at once; returns its sequence number. A deadlock with another load
+        completing rolls the transaction back whole, and it is tried again."""
+        return _retrying(lambda: self._complete(state))
+
+    def _complete(self, state: Optional[dict[str, Any]]) -> int:
         self.flush()
         self._stop_sender()
         conn = self._conn
@@ -451,6 +457,21 @@ class RawLoad:
             _delete_load(self._conn.cursor(), self.load_id)
         except pymysql.err.Error:
             pass  # the connection is gone: the next load deletes the rows
+
+
+_RETRYABLE = (1213, 1205)  # deadlock, lock wait timeout: the statement or transaction was rolled back
+
+
+def _retrying(action, attempts: int = 4):  # noqa: ANN001, ANN202
+    """Run `action`, again after a deadlock or a lock wait timeout (which roll it back whole)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except pymysql.err.OperationalError as exc:
+            if attempt == attempts or not exc.args or exc.args[0] not in _RETRYABLE:
+                raise
+            time.sleep(0.2 * attempt)
+    return None
 
 
 def _replace_newer(cur: pymysql.cursors.Cursor, table: RawTable, load_id: str, seq: int) -> None:

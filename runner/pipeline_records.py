@@ -1,9 +1,18 @@
-"""A record of every blueprint run, like DevLake's `_devlake_pipelines`, in the lake database."""
+"""A record of every blueprint run, like DevLake's `_devlake_pipelines`, in the lake database.
+
+A running record is owned by the process running it: that process holds a database lock named in the record
+(`owner`) for as long as it runs, and a killed process loses the lock with its connection. A record left
+created or running whose lock nobody holds belongs to a dead process, and is marked failed the next time
+anyone looks (a run starting, the server starting, `pipelines list`), wherever the dead process ran.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any, Optional
+
+import pymysql
 
 from ingestion.database import Database
 
@@ -25,9 +34,14 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     deployments BIGINT NOT NULL DEFAULT 0,
     requests BIGINT NOT NULL DEFAULT 0,
     dbt_result VARCHAR(255) NULL,
-    KEY ix_blueprint (blueprint_id, id)
+    owner VARCHAR(64) NULL,
+    KEY ix_blueprint (blueprint_id, id),
+    KEY ix_status (status)
 ) CHARACTER SET utf8mb4
 """
+ABANDONED_MESSAGE = (
+    "the process running this pipeline stopped before it finished (killed, or the server stopped)"
+)
 _COLUMNS = (
     "id",
     "blueprint_id",
@@ -48,19 +62,26 @@ class UnknownPipeline(InputError):
 
 
 def _connection(database: Database):
-    """A connection to the lake database with the table in place (an older table gains blueprint_id)."""
+    """A connection to the lake database with the table in place (an older table gains its new columns)."""
     conn = connect_with_table(database, _DDL)
     with conn.cursor() as cur:
-        cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE 'blueprint_id'")
-        if not cur.fetchone():
-            cur.execute(f"ALTER TABLE `{TABLE}` ADD COLUMN blueprint_id BIGINT UNSIGNED NULL AFTER id")
+        for column, ddl in (("blueprint_id", "BIGINT UNSIGNED NULL AFTER id"), ("owner", "VARCHAR(64) NULL")):
+            cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE %s", (column,))
+            if not cur.fetchone():
+                cur.execute(f"ALTER TABLE `{TABLE}` ADD COLUMN {column} {ddl}")
     return conn
+
+
+def _owner_lock(owner: str) -> str:
+    return f"pdd:pipeline:{owner}"
 
 
 @dataclass
 class PipelineRecord:
     database: Database
     id: int
+    owner: str = ""
+    _conn: Any = field(default=None, repr=False)
 
     @classmethod
     def begin(
@@ -70,13 +91,22 @@ class PipelineRecord:
         blueprint_id: Optional[int] = None,
         status: str = RUNNING,
     ) -> PipelineRecord:
-        with _connection(database) as conn, conn.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (blueprint_id, blueprint_name, status, utc_now()),
-            )
-            return cls(database, int(cur.lastrowid))
+        """A new record, owned by this process until finish() (see the module's doc)."""
+        fail_abandoned(database)
+        owner = uuid.uuid4().hex
+        conn = _connection(database)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT GET_LOCK(%s, 0)", (_owner_lock(owner),))
+                cur.execute(
+                    f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at, owner)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    (blueprint_id, blueprint_name, status, utc_now(), owner),
+                )
+                return cls(database, int(cur.lastrowid), owner, conn)
+        except BaseException:
+            conn.close()
+            raise
 
     def mark_running(self) -> None:
         with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
@@ -88,36 +118,55 @@ class PipelineRecord:
     def finish(
         self,
         status: str,
-        message: Optional[str],
-        incidents: int,
-        deployments: int,
-        requests: int,
-        dbt_result: Optional[str],
+        message: Optional[str] = None,
+        incidents: int = 0,
+        deployments: int = 0,
+        requests: int = 0,
+        dbt_result: Optional[str] = None,
     ) -> None:
-        with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
-            cur.execute(
-                f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s, incidents = %s,"
-                " deployments = %s, requests = %s, dbt_result = %s WHERE id = %s",
-                (status, utc_now(), message, incidents, deployments, requests, dbt_result, self.id),
-            )
+        """The run's outcome; the record is no longer this process's."""
+        try:
+            with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
+                cur.execute(
+                    f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s, incidents = %s,"
+                    " deployments = %s, requests = %s, dbt_result = %s WHERE id = %s",
+                    (status, utc_now(), message, incidents, deployments, requests, dbt_result, self.id),
+                )
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.err.Error:
+                pass
+            self._conn = None
 
 
 def fail_abandoned(database: Database, pipeline_ids: Optional[list[int]] = None) -> int:
-    """Pipelines a server left created or running (it died, or stopped mid-run): marked failed, never waited
-    on. Without ids, every pipeline the API started (those with a blueprint id); runs started by `run.py
-    run` or `schedule`, which have none, are not the server's to judge."""
-    if pipeline_ids is None:
-        scope, ids = "blueprint_id IS NOT NULL", []
-    elif not pipeline_ids:
-        return 0
-    else:
-        scope, ids = f"id IN ({', '.join(['%s'] * len(pipeline_ids))})", list(pipeline_ids)
-    message = "the server stopped while this pipeline ran"
+    """Records left created or running by a process that is gone (nobody holds their owner lock), or those
+    of `pipeline_ids` (a server stopping mid-run), marked failed; returns how many."""
     with _connection(database) as conn, conn.cursor() as cur:
+        if pipeline_ids is not None:
+            if not pipeline_ids:
+                return 0
+            dead = list(pipeline_ids)
+        else:
+            cur.execute(f"SELECT id, owner FROM `{TABLE}` WHERE status IN (%s, %s)", (CREATED, RUNNING))
+            dead = []
+            for pipeline_id, owner in cur.fetchall():
+                if owner:
+                    cur.execute("SELECT IS_FREE_LOCK(%s)", (_owner_lock(owner),))
+                    if cur.fetchone()[0] != 1:
+                        continue
+                dead.append(pipeline_id)
+            if not dead:
+                return 0
         cur.execute(
             f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s"
-            f" WHERE status IN (%s, %s) AND {scope}",
-            (FAILED, utc_now(), message, CREATED, RUNNING, *ids),
+            f" WHERE status IN (%s, %s) AND id IN ({', '.join(['%s'] * len(dead))})",
+            (FAILED, utc_now(), ABANDONED_MESSAGE, CREATED, RUNNING, *dead),
         )
         return cur.rowcount
 
@@ -141,6 +190,7 @@ def list_pipelines(
         where.append(f"status IN ({', '.join(['%s'] * len(statuses))})")
         args.extend(statuses)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
+    fail_abandoned(database)
     with _connection(database) as conn, conn.cursor() as cur:
         cur.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}`{clause} ORDER BY id DESC LIMIT %s", (*args, limit)

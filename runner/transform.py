@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ingestion.checkpoints import checkpoint
 from ingestion.database import Database
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,12 @@ def run_dbt(
         return _run_dbt(database, command, extra_args, quiet)
 
 
+def _checkpoint_after_node(event) -> None:  # noqa: ANN001 - dbt's EventMsg
+    """Crash-safety tests can stop the process dead after a given model is built (ingestion/checkpoints.py)."""
+    if event.info.name == "NodeFinished":
+        checkpoint(f"dbt:{event.data.node_info.node_name}")
+
+
 def _run_dbt(
     database: Database, command: Sequence[str], extra_args: Sequence[str], quiet: bool
 ) -> DbtOutcome:
@@ -84,7 +91,7 @@ def _run_dbt(
             *(["--quiet"] if quiet else []),
             *extra_args,
         ]
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(callbacks=[_checkpoint_after_node]).invoke(args)
     finally:
         for key, value in saved.items():
             if value is None:

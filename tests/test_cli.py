@@ -74,7 +74,7 @@ def test_bad_token_exits_1_with_one_clear_line_and_no_token(tmp_path, database, 
         " (HTTP 401 on GET /incidents); check the connection's token and its permissions"
     ]
     assert token not in result.stdout + result.stderr
-    assert query(database, "SHOW TABLES LIKE 'incidents'") == []
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(0,)]
 
 
 def test_malformed_blueprint_exits_2_and_writes_nothing(tmp_path, database, sim) -> None:

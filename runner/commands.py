@@ -1,26 +1,47 @@
-"""run.py's management commands: `connections`, `pipelines` and `schedule`."""
+"""run.py's management commands: `connections`, `pipelines`, `schedule` and `serve`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from ingestion.database import Database
+from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV, is_loopback_host
 
 from .blueprint import load_blueprint
 from .connection_check import check_connection
 from .connection_store import ConnectionStore
-from .connections import load_connections
+from .connections import endpoint_policy, load_connections
 from .cron import next_fire
 from .errors import InputError
 from .output import out
 from .pipeline_records import list_pipelines
+
+NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
+SERVE_TEMP_PREFIX = "pagerduty-dora-serve-"
+CONNECTIONS_EPILOG = f"""environment:
+  ENCRYPTION_SECRET  the secret the saved tokens are encrypted with (scrypt key, salt kept in the database)
+  {NEW_SECRET_ENV:<17}  rotate-secret: the new secret (or --new-secret-env VAR, or --new-secret-stdin)
+  {ALLOW_HTTP_ENV:<17}  1: allow plain http endpoints beyond loopback hosts (default: https only)
+  {ALLOW_PRIVATE_ENV}  1: allow endpoints and proxies on private, link-local or reserved
+                     addresses (default: refused)
+"""
+SERVE_EPILOG = f"""environment:
+  API_TOKEN          require Authorization: Bearer <API_TOKEN> on every route but /ping; needed to bind an
+                     address other than loopback (without it only Host localhost/127.0.0.1/[::1] is answered)
+  API_MAX_CONNECTION_TESTS  connection tests at once (default 4; more answer 429)
+  API_MAX_PIPELINES  pipelines running at once (default 4; more answer 429)
+  ENCRYPTION_SECRET  key for the saved connections' tokens
+  {ALLOW_HTTP_ENV}, {ALLOW_PRIVATE_ENV}  as for `run.py connections`
+"""
 
 
 def connections_for(args: argparse.Namespace, database: Database) -> dict:
@@ -39,32 +60,74 @@ def _token_args(parser: argparse.ArgumentParser, required: bool) -> None:
 
 def _connection_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument("--name", required=required)
-    parser.add_argument("--endpoint", required=required, help="API base URL, e.g. https://api.pagerduty.com")
-    parser.add_argument("--proxy")
+    parser.add_argument(
+        "--endpoint",
+        required=required,
+        help="API base URL, https (http only on loopback hosts), e.g. https://api.pagerduty.com",
+    )
+    parser.add_argument(
+        "--proxy", help='http(s)://[user:password@]host:port (password stored encrypted); "" removes it'
+    )
     parser.add_argument("--rate-limit-per-hour", type=int)
     _token_args(parser, required)
+
+
+def _subparser(sub: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help_text,
+        epilog=CONNECTIONS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
 
 
 def add_management_commands(commands: Any) -> None:
     conns = commands.add_parser(
         "connections",
         help="PagerDuty connections saved in the lake database (tokens encrypted with ENCRYPTION_SECRET)",
+        epilog=CONNECTIONS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = conns.add_subparsers(dest="action", required=True)
-    _connection_args(sub.add_parser("add", help="save a connection; prints its id"), required=True)
-    sub.add_parser("list", help="every connection, tokens masked")
-    sub.add_parser("show", help="one connection, token masked").add_argument("id", type=int)
-    update = sub.add_parser("update", help="change a connection's fields")
+    _connection_args(_subparser(sub, "add", "save a connection; prints its id"), required=True)
+    _subparser(sub, "list", "every connection, tokens masked")
+    _subparser(sub, "show", "one connection, token masked").add_argument("id", type=int)
+    update = _subparser(
+        sub, "update", "change a connection's fields (a new endpoint or proxy needs the token again)"
+    )
     update.add_argument("id", type=int)
     _connection_args(update, required=False)
-    sub.add_parser("delete", help="forget a connection").add_argument("id", type=int)
-    sub.add_parser("test", help="call PagerDuty with a saved connection").add_argument("id", type=int)
+    _subparser(sub, "delete", "forget a connection (needs no secret)").add_argument("id", type=int)
+    _subparser(sub, "test", "call PagerDuty with a saved connection").add_argument("id", type=int)
+    rotate = _subparser(
+        sub,
+        "rotate-secret",
+        "re-encrypt every saved connection with a new secret",
+        description=(
+            "Re-encrypt every saved connection with a new secret (and a new salt), in one transaction. The"
+            " current secret is read from ENCRYPTION_SECRET; the new one from the environment variable"
+            f" {NEW_SECRET_ENV} (or the one --new-secret-env names), or from the first line of standard input"
+            " with --new-secret-stdin. Stop `run.py serve` first; afterwards set ENCRYPTION_SECRET to the new"
+            " secret everywhere it is used."
+        ),
+    )
+    source = rotate.add_mutually_exclusive_group()
+    source.add_argument(
+        "--new-secret-env", metavar="VAR", default=NEW_SECRET_ENV, help=f"default {NEW_SECRET_ENV}"
+    )
+    source.add_argument("--new-secret-stdin", action="store_true", help="read the new secret from stdin")
 
     serve = commands.add_parser(
-        "serve", help="DevLake's REST API (connections, blueprints, pipelines) on http://127.0.0.1:8080"
+        "serve",
+        help="DevLake's REST API (connections, blueprints, pipelines) on http://127.0.0.1:8080",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; any other needs API_TOKEN)",
     )
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument(
@@ -90,20 +153,31 @@ def add_management_commands(commands: Any) -> None:
 
 
 def _fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields given on the command line (only those). The token is read here, from the variable
+    --token-env names or from stdin: the store itself never reads the environment for a token."""
     token = None
     if getattr(args, "token_env", None):
-        token = f"${{{args.token_env}}}"
+        token = os.environ.get(args.token_env, "").strip()
+        if not token:
+            raise InputError(f"--token-env: environment variable {args.token_env} is not set")
     elif getattr(args, "token_stdin", False):
         token = sys.stdin.readline().strip()
     elif getattr(args, "token", None):
         token = args.token
-    return {
+    given = {
         "name": args.name,
         "endpoint": args.endpoint,
         "proxy": args.proxy,
         "rateLimitPerHour": args.rate_limit_per_hour,
         "token": token,
     }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _new_secret(args: argparse.Namespace) -> str:
+    if args.new_secret_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return os.environ.get(args.new_secret_env, "")
 
 
 def _print_json(value: Any) -> None:
@@ -139,12 +213,18 @@ def management_command(args: argparse.Namespace, database: Database) -> int:
         store.delete(args.id)
         print(f"connection {args.id} deleted")
     elif args.action == "test":
-        specs = store.specs()
-        if args.id not in specs:
-            raise InputError(f"no PagerDuty connection with id {args.id}")
-        ok, line = check_connection(specs[args.id])
-        print(line if ok else f"error: {line}", file=sys.stdout if ok else sys.stderr)
-        return 0 if ok else 1
+        result = check_connection(store.spec(args.id))
+        print(
+            result.message if result.ok else f"error: {result.message}",
+            file=sys.stdout if result.ok else sys.stderr,
+        )
+        return 0 if result.ok else 1
+    elif args.action == "rotate-secret":
+        count = store.rotate(_new_secret(args))
+        print(
+            f"{count} connection(s) re-encrypted with the new secret; set ENCRYPTION_SECRET to it wherever"
+            " run.py runs"
+        )
     return 0
 
 
@@ -180,18 +260,68 @@ def schedule_command(
     return worst
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def private_tempdir() -> str:
+    """A temporary directory of this server alone (mode 0700), where pipelines' dlt working folders (which
+    hold incident data) and dbt profiles go; removed when the server stops. Those of servers that were
+    killed (their process is gone) are removed when the next one starts."""
+    base = tempfile.gettempdir()
+    for entry in os.scandir(base):
+        pid = entry.name[len(SERVE_TEMP_PREFIX) :].split("-", 1)[0]
+        if not (entry.name.startswith(SERVE_TEMP_PREFIX) and pid.isdigit()):
+            continue
+        try:
+            mine = (
+                entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+            )
+        except OSError:
+            continue
+        if mine and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{SERVE_TEMP_PREFIX}{os.getpid()}-", dir=base)
+    tempfile.tempdir = path
+    os.environ["TMPDIR"] = path
+    return path
+
+
 def serve_command(args: argparse.Namespace, database: Database) -> int:
-    """`run.py serve`: the API until SIGINT/SIGTERM. API_TOKEN, when set, is required as a bearer token."""
+    """`run.py serve`: the API until SIGINT/SIGTERM. API_TOKEN, when set, is required as a bearer token;
+    without it the server binds loopback addresses only."""
     import uvicorn
 
     from .api.app import create_app
+    from .api.settings import ServerSettings
 
-    app = create_app(database, api_token=os.environ.get("API_TOKEN") or None, schedule=not args.no_schedule)
-    out.info(f"serving DevLake's API on http://{args.host}:{args.port} (docs: /swagger)", event="serve")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    # stopped (SIGINT/SIGTERM): do not wait for pipelines in flight, whose thread pools would hold the
-    # interpreter open; record them as failed and leave at once
-    app.state.runner.abandon()
+    settings = ServerSettings.from_env()
+    if not settings.api_token and not is_loopback_host(args.host):
+        raise InputError(
+            f"--host {args.host!r} is not a loopback address: set API_TOKEN to serve other machines (every"
+            " request must then send Authorization: Bearer <API_TOKEN>)"
+        )
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port: {args.port} is not 0..65535")
+    endpoint_policy()  # a bad PAGERDUTY_ALLOW_* value is refused now, not at the first connection
+    workdir = private_tempdir()
+    try:
+        app = create_app(database, schedule=not args.no_schedule, settings=settings)
+        out.info(f"serving DevLake's API on http://{args.host}:{args.port} (docs: /swagger)", event="serve")
+        # a client that keeps a request open must not hold the server when it is told to stop
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=3)
+        # stopped (SIGINT/SIGTERM): do not wait for pipelines in flight, whose thread pools would hold the
+        # interpreter open; record them as failed and leave at once
+        app.state.runner.abandon()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     out.info("server stopped", event="serve_stopped")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -30,7 +30,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database, **env_extra: str):
+def start_server(database, *args: str, **env_extra: str):
+    """`run.py serve` on a free port of 127.0.0.1 (extra `args` go to serve), once it answers /ping."""
     port = free_port()
     env = {
         **os.environ,
@@ -39,7 +40,7 @@ def start_server(database, **env_extra: str):
         **env_extra,
     }
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)],
+        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -28,19 +30,18 @@ from .pipeline_records import list_pipelines
 NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
 SERVE_TEMP_PREFIX = "pagerduty-dora-serve-"
 CONNECTIONS_EPILOG = f"""environment:
-  ENCRYPTION_SECRET  the secret the saved tokens are encrypted with (scrypt key, salt kept in the database)
-  {NEW_SECRET_ENV:<17}  rotate-secret: the new secret (or --new-secret-env VAR, or --new-secret-stdin)
-  {ALLOW_HTTP_ENV:<17}  1: allow plain http endpoints beyond loopback hosts (default: https only)
-  {ALLOW_PRIVATE_ENV}  1: allow endpoints and proxies on private, link-local or reserved
-                     addresses (default: refused)
+  ENCRYPTION_SECRET              the secret saved tokens are encrypted with (scrypt; salt in the database)
+  {NEW_SECRET_ENV}          rotate-secret: the new secret (or --new-secret-env VAR / --new-secret-stdin)
+  {ALLOW_HTTP_ENV}           1: plain http endpoints on any host (default: https; http on loopback only)
+  {ALLOW_PRIVATE_ENV}  1: endpoints and proxies on private, link-local or reserved addresses
 """
 SERVE_EPILOG = f"""environment:
-  API_TOKEN          require Authorization: Bearer <API_TOKEN> on every route but /ping; needed to bind an
-                     address other than loopback (without it only Host localhost/127.0.0.1/[::1] is answered)
+  API_TOKEN                 Authorization: Bearer <API_TOKEN> required on every route but /ping; needed
+                            to bind beyond loopback (without it only Host localhost, 127.0.0.1, [::1])
   API_MAX_CONNECTION_TESTS  connection tests at once (default 4; more answer 429)
-  API_MAX_PIPELINES  pipelines running at once (default 4; more answer 429)
-  ENCRYPTION_SECRET  key for the saved connections' tokens
-  {ALLOW_HTTP_ENV}, {ALLOW_PRIVATE_ENV}  as for `run.py connections`
+  API_MAX_PIPELINES         pipelines running at once (default 4; more answer 429)
+  ENCRYPTION_SECRET         the secret saved tokens are encrypted with
+  {ALLOW_HTTP_ENV}, {ALLOW_PRIVATE_ENV}: as for `run.py connections --help`
 """
 
 
@@ -73,6 +74,8 @@ def _connection_args(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _subparser(sub: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    if "description" in kwargs:
+        kwargs["description"] = textwrap.fill(kwargs["description"], width=100)
     return sub.add_parser(
         name,
         help=help_text,
@@ -260,20 +263,38 @@ def schedule_command(
     return worst
 
 
-def _alive(pid: int) -> bool:
+_LOCK_NAME = ".in-use"
+_held_locks: list = []  # the lock file of this server's directory, held open (and locked) until it exits
+
+
+def _abandoned(path: str, pid: int) -> bool:
+    """Whether a server's directory outlived its server: the server holds a lock on a file in it for its
+    whole life (the kernel drops the lock when the process dies, however it dies)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        fd = os.open(os.path.join(path, _LOCK_NAME), os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:  # killed before it took its lock: go by its process id
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
         return False
-    except PermissionError:
-        return True
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
     return True
 
 
 def private_tempdir() -> str:
     """A temporary directory of this server alone (mode 0700), where pipelines' dlt working folders (which
     hold incident data) and dbt profiles go; removed when the server stops. Those of servers that were
-    killed (their process is gone) are removed when the next one starts."""
+    killed are removed when the next one starts."""
     base = tempfile.gettempdir()
     for entry in os.scandir(base):
         pid = entry.name[len(SERVE_TEMP_PREFIX) :].split("-", 1)[0]
@@ -286,9 +307,12 @@ def private_tempdir() -> str:
             )
         except OSError:
             continue
-        if mine and not _alive(int(pid)):
+        if mine and _abandoned(entry.path, int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
     path = tempfile.mkdtemp(prefix=f"{SERVE_TEMP_PREFIX}{os.getpid()}-", dir=base)
+    fd = os.open(os.path.join(path, _LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    _held_locks.append(fd)
     tempfile.tempdir = path
     os.environ["TMPDIR"] = path
     return path

@@ -345,7 +345,9 @@ class ConnectionStore:
         if not rows:
             return {}
         secret = encryption_secret(self.environ)
-        with self._conn() as conn:
+        with self.database.connect(self.database.name) as conn:  # the lake exists: nothing else is created
+            with conn.cursor() as cur:
+                cur.execute(KDF_DDL)  # the key's table, on an installation of an earlier version
             cipher = self._cipher(conn, secret)
             with conn.cursor() as cur:
                 rows = self._rows(cur)

@@ -839,6 +839,11 @@ def test_stopped_or_killed_servers_leave_no_incident_data(database, sim, tmp_pat
     try:
         assert not left.exists()  # ...the next one does, when it starts
         assert [str(proc.pid) in d.name for d in _dirs(tmp_path)] == [True]
+        other, _ = start_server(database, "--no-schedule", TMPDIR=str(tmp_path))
+        try:  # a server that is alive keeps its directory when another starts
+            assert len(_dirs(tmp_path)) == 2
+        finally:
+            stop(other)
     finally:
         stop(proc)
     assert list(tmp_path.iterdir()) == []

@@ -6,6 +6,7 @@ import argparse
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,8 @@ from .output import out
 from .pipeline_records import list_pipelines
 
 NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
-SERVE_TEMP_PREFIX = "pagerduty-dora-serve-"
+TEMP_PREFIX = "pagerduty-dora-"
+_TEMP_DIR = re.compile(r"^pagerduty-dora-(serve|schedule)-([0-9]+)-")
 CONNECTIONS_EPILOG = f"""environment:
   ENCRYPTION_SECRET              the secret saved tokens are encrypted with (scrypt; salt in the database)
   {NEW_SECRET_ENV}          rotate-secret: the new secret (or --new-secret-env VAR / --new-secret-stdin)
@@ -241,6 +243,20 @@ def schedule_command(
             "cronConfig: the blueprint is manual; use `run.py run`, or give it a cron expression"
         )
     due = next_fire(blueprint.cron, datetime.now(UTC))
+    workdir = private_tempdir("schedule")
+    try:
+        return _schedule_loop(args, database, run, blueprint, due)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _schedule_loop(
+    args: argparse.Namespace,
+    database: Database,
+    run: Callable[[argparse.Namespace, Database], int],
+    blueprint: Any,
+    due: datetime,
+) -> int:
     runs = 0
     worst = 0
     out.info(f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}", event="schedule")
@@ -268,8 +284,8 @@ _held_locks: list = []  # the lock file of this server's directory, held open (a
 
 
 def _abandoned(path: str, pid: int) -> bool:
-    """Whether a server's directory outlived its server: the server holds a lock on a file in it for its
-    whole life (the kernel drops the lock when the process dies, however it dies)."""
+    """Whether a process's directory outlived it: the process holds a lock on a file in it for its whole
+    life (the kernel drops the lock when the process dies, however it dies)."""
     try:
         fd = os.open(os.path.join(path, _LOCK_NAME), os.O_RDWR | os.O_NOFOLLOW)
     except FileNotFoundError:  # killed before it took its lock: go by its process id
@@ -291,14 +307,14 @@ def _abandoned(path: str, pid: int) -> bool:
     return True
 
 
-def private_tempdir() -> str:
-    """A temporary directory of this server alone (mode 0700), where pipelines' dlt working folders (which
-    hold incident data) and dbt profiles go; removed when the server stops. Those of servers that were
-    killed are removed when the next one starts."""
+def private_tempdir(kind: str = "serve") -> str:
+    """A temporary directory of this process alone (mode 0700), where pipelines' dlt working folders (which
+    hold incident data) and dbt profiles go, for the long-running commands (`serve`, `schedule`); the caller
+    removes it when it stops. Those of processes that were killed are removed when the next one starts."""
     base = tempfile.gettempdir()
     for entry in os.scandir(base):
-        pid = entry.name[len(SERVE_TEMP_PREFIX) :].split("-", 1)[0]
-        if not (entry.name.startswith(SERVE_TEMP_PREFIX) and pid.isdigit()):
+        match = _TEMP_DIR.match(entry.name)
+        if not match:
             continue
         try:
             mine = (
@@ -307,9 +323,9 @@ def private_tempdir() -> str:
             )
         except OSError:
             continue
-        if mine and _abandoned(entry.path, int(pid)):
+        if mine and _abandoned(entry.path, int(match.group(2))):
             shutil.rmtree(entry.path, ignore_errors=True)
-    path = tempfile.mkdtemp(prefix=f"{SERVE_TEMP_PREFIX}{os.getpid()}-", dir=base)
+    path = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{kind}-{os.getpid()}-", dir=base)
     fd = os.open(os.path.join(path, _LOCK_NAME), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
     _held_locks.append(fd)
@@ -335,7 +351,7 @@ def serve_command(args: argparse.Namespace, database: Database) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port: {args.port} is not 0..65535")
     endpoint_policy()  # a bad PAGERDUTY_ALLOW_* value is refused now, not at the first connection
-    workdir = private_tempdir()
+    workdir = private_tempdir("serve")
     try:
         app = create_app(database, schedule=not args.no_schedule, settings=settings)
         out.info(f"serving DevLake's API on http://{args.host}:{args.port} (docs: /swagger)", event="serve")

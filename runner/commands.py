@@ -247,7 +247,7 @@ def schedule_command(
     try:
         return _schedule_loop(args, database, run, blueprint, due)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tempdir(workdir)
 
 
 def _schedule_loop(
@@ -334,6 +334,22 @@ def private_tempdir(kind: str = "serve") -> str:
     return path
 
 
+def remove_tempdir(path: str) -> None:
+    """Remove a private temp directory although pipeline threads may still be writing into it (a server
+    told to stop does not wait for them): renamed first, so nothing new lands under its old name, then
+    removed, again if something was being written meanwhile."""
+    doomed = f"{path}-stopping"
+    try:
+        os.rename(path, doomed)
+    except OSError:
+        doomed = path
+    for _ in range(20):
+        shutil.rmtree(doomed, ignore_errors=True)
+        if not os.path.lexists(doomed):
+            return
+        time.sleep(0.05)
+
+
 def serve_command(args: argparse.Namespace, database: Database) -> int:
     """`run.py serve`: the API until SIGINT/SIGTERM. API_TOKEN, when set, is required as a bearer token;
     without it the server binds loopback addresses only."""
@@ -361,7 +377,7 @@ def serve_command(args: argparse.Namespace, database: Database) -> int:
         # interpreter open; record them as failed and leave at once
         app.state.runner.abandon()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_tempdir(workdir)
     out.info("server stopped", event="serve_stopped")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -5,6 +5,7 @@ Everything is checked before anything is written, and every problem is reported 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,8 @@ from typing import Any, Optional
 
 from ingestion.pipeline import ConnectionSpec, ScopeSpec
 
+from .connections import check_text
+from .cron import validate_cron
 from .errors import InputError
 from .jsonfile import read_json
 
@@ -19,6 +22,14 @@ ENTITY = "TICKET"
 VERSIONS = ("1.0.0", "2.0.0")
 EARLIEST = datetime(2009, 1, 1, tzinfo=UTC)
 """A 2.0.0 blueprint without timeAfter collects everything: no incident predates PagerDuty (2009)."""
+OLDEST_START = datetime(1970, 1, 1, tzinfo=UTC)
+"""start_date / timeAfter before this are refused (PagerDuty holds nothing that old)."""
+MAX_NAME = 255  # _devlake_blueprints.name and _devlake_pipelines.blueprint_name are VARCHAR(255)
+MAX_SCOPES = 100
+"""Scopes per blueprint (1.0.0 scope entries plus 2.0.0 service ids, over all its connections): each is a
+load, or a service id in every request; split larger sets into several blueprints."""
+MAX_PROBLEMS = 20
+_SERVICE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -40,18 +51,27 @@ def _start_date(value: Any, where: str, now: datetime, problems: list[str]) -> O
     if not isinstance(value, str) or not value.strip():
         problems.append(f"{where}: required (ISO-8601 with a zone, e.g. 2022-06-01T15:04:05Z)")
         return None
+    shown = repr(value) if len(value) <= 64 else repr(value[:64] + "...")
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        problems.append(f"{where}: {value!r} is not an ISO-8601 time (e.g. 2022-06-01T15:04:05Z)")
+        problems.append(f"{where}: {shown} is not an ISO-8601 time (e.g. 2022-06-01T15:04:05Z)")
         return None
     if moment.tzinfo is None:
-        problems.append(f"{where}: {value!r} has no time zone; add Z or an offset such as +00:00")
+        problems.append(f"{where}: {shown} has no time zone; add Z or an offset such as +00:00")
+        return None
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        problems.append(f"{where}: {shown} is out of range")
+        return None
+    if moment < OLDEST_START:
+        problems.append(f"{where}: {shown} is before 1970-01-01; PagerDuty holds nothing that old")
         return None
     if moment > now:
-        problems.append(f"{where}: {value!r} is in the future")
+        problems.append(f"{where}: {shown} is in the future")
         return None
-    return moment.astimezone(UTC)
+    return moment
 
 
 def _v1_scopes(item: dict, where: str, conn_id: Any, now: datetime, problems: list[str]) -> list[ScopeSpec]:
@@ -91,7 +111,7 @@ def _v2_scope(item: dict, where: str, time_after: Any, now: datetime, problems: 
     service_ids = []
     for j, scope in enumerate(scopes):
         scope_id = scope.get("scopeId") if isinstance(scope, dict) else None
-        if not isinstance(scope_id, str) or not scope_id.strip():
+        if not isinstance(scope_id, str) or not _SERVICE_ID.match(scope_id.strip()):
             problems.append(f"{where}.scopes[{j}].scopeId: expected a PagerDuty service id")
             continue
         service_ids.append(scope_id.strip())
@@ -124,8 +144,14 @@ def parse_blueprint(
     if not isinstance(document, dict):
         raise InputError("blueprint: expected a JSON object")
     name = document.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems.append("name: required")
+    try:
+        name = check_text(name, "name", MAX_NAME)
+    except InputError as exc:
+        problems.append(str(exc))
+    try:
+        cron = validate_cron(document.get("cronConfig"), now=now)
+    except InputError as exc:
+        problems.append(str(exc))
     mode = document.get("mode", "NORMAL")
     if mode != "NORMAL":
         problems.append(f"mode: {mode!r} is not supported; only NORMAL blueprints can be run")
@@ -154,7 +180,8 @@ def parse_blueprint(
             problems.append(f"{where}.plugin: {plugin!r} is not supported; only the PagerDuty plugin is")
             continue
         conn_id = item.get("connectionId")
-        connection = connections.get(conn_id) if isinstance(conn_id, int) else None
+        valid_id = isinstance(conn_id, int) and not isinstance(conn_id, bool)
+        connection = connections.get(conn_id) if valid_id else None
         if connection is None:
             problems.append(f"{where}.connectionId: no PagerDuty connection with id {conn_id!r}")
         if version == "2.0.0":
@@ -163,9 +190,22 @@ def parse_blueprint(
             scopes = _v1_scopes(item, where, conn_id, now, problems)
         if connection is not None:
             tasks.extend(Task(connection, scope) for scope in scopes)
+        if sum(_scope_count(task) for task in tasks) > MAX_SCOPES:
+            problems.append(
+                f"settings.connections: more than {MAX_SCOPES} scopes; a blueprint holds at most {MAX_SCOPES}"
+                " (split it into several blueprints)"
+            )
+            break
     if problems:
+        if len(problems) > MAX_PROBLEMS:
+            problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more problems"]
         raise InputError("\n".join(problems))
-    return Blueprint(name=name.strip(), cron=str(document.get("cronConfig") or "manual"), tasks=tuple(tasks))
+    return Blueprint(name=name, cron=cron, tasks=tuple(tasks))
+
+
+def _scope_count(task: Task) -> int:
+    """A 1.0.0 scope counts once; a 2.0.0 scope once per service id."""
+    return len(task.scope.service_ids) if task.scope.service_ids else 1
 
 
 def load_blueprint(path: str, connections: Mapping[int, ConnectionSpec], force: bool = False) -> Blueprint:

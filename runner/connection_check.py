@@ -1,26 +1,59 @@
-"""`connections test`: one cheap authenticated call, and what it found."""
+"""Connection tests (`run.py connections test`, the API's test routes): one cheap authenticated call.
+
+The answer says only whether PagerDuty accepted the token and how many services the account has: nothing of
+what the endpoint sent back (its error messages, status codes, whether it answered at all), so a test cannot
+be used to read other hosts. The detail goes to the server's log only. Each request has a short timeout and
+is tried once.
+"""
 
 from __future__ import annotations
 
-from ingestion.pagerduty import PagerDutyClient, PagerDutyError, RetryPolicy
+from typing import NamedTuple, Optional
+
+from ingestion.pagerduty import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy
+from ingestion.pagerduty.endpoints import EndpointPolicy, EndpointRefused
 from ingestion.pipeline import ConnectionSpec
 
+from .connections import endpoint_policy
 
-def check_connection(connection: ConnectionSpec) -> tuple[bool, str]:
-    """(ok, one line): the account reachable, the token accepted, how many services it has."""
+REQUEST_TIMEOUT_SECONDS = 5.0
+"""Per request (connect, and each read); a test makes two."""
+
+
+class CheckResult(NamedTuple):
+    ok: bool
+    message: str
+    detail: str = ""  # for the operator's log, never for the caller
+
+
+def check_connection(connection: ConnectionSpec, policy: Optional[EndpointPolicy] = None) -> CheckResult:
+    """Whether PagerDuty accepts the connection's token, and how many services it sees."""
+    label = connection.label
+    policy = policy or endpoint_policy()
+    try:
+        policy.check_endpoint(connection.endpoint)
+        if connection.proxy:
+            policy.check_proxy(connection.proxy)
+    except EndpointRefused as exc:
+        return CheckResult(False, f"{label}: {exc}", str(exc))
     client = PagerDutyClient(
         connection.endpoint,
         connection.token,
-        connection.label,
-        RetryPolicy(max_attempts=2, backoff_factor=0.5, max_delay=5, timeout=15),
+        label,
+        RetryPolicy(max_attempts=1, backoff_factor=0, max_delay=0, timeout=REQUEST_TIMEOUT_SECONDS),
         proxy=connection.proxy,
     )
+    unchecked = f"{label}: the token could not be checked: no valid PagerDuty answer from the endpoint"
     try:
         client.get("/abilities")
         body = client.get("/services", {"limit": 1, "total": "true"}) or {}
+    except AuthenticationError as exc:
+        return CheckResult(False, f"{label}: PagerDuty refused the token", str(exc))
     except PagerDutyError as exc:
-        return False, str(exc)
-    return True, (
-        f"{connection.label}: {connection.endpoint} reachable, token accepted,"
-        f" {body.get('total', 0)} services"
-    )
+        return CheckResult(False, unchecked, str(exc))
+    except Exception as exc:  # noqa: BLE001 - whatever the endpoint did, the caller learns only this
+        return CheckResult(False, unchecked, f"{type(exc).__name__}: {exc}")
+    total = body.get("total")
+    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+        return CheckResult(False, unchecked, "/services answered without a count of services")
+    return CheckResult(True, f"{label}: token accepted, {total} services")

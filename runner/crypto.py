@@ -1,63 +1,194 @@
-"""Connection tokens encrypted at rest with a key from ENCRYPTION_SECRET, as DevLake keeps them.
+"""Connection secrets encrypted at rest with a key from ENCRYPTION_SECRET, as DevLake keeps them.
 
-AES-256-GCM with a key derived from the secret by HKDF-SHA256; each value carries its own random nonce.
+- The key comes from the secret by scrypt (N=2^17, r=8, p=1: about 0.4 s and 128 MiB per derivation, on
+  purpose) with a random salt made once per installation and kept in the lake database (`KDF_TABLE`, with the
+  parameters and a key check that tells a wrong secret from a damaged row). It is derived once per process,
+  secret and salt.
+- Values are AES-256-GCM with a random nonce each, written `v2:<base64(nonce + ciphertext)>`. The associated
+  data binds each value to what it belongs to (field, connection id, endpoint): a token copied to another row,
+  or a row whose endpoint was changed in the database, no longer decrypts, so it is never sent elsewhere.
+- `v1:` values (HKDF-SHA256 with a fixed salt, before scrypt) are still read, and re-encrypted as `v2:` on
+  first use (runner/connection_store.py).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Optional
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from .errors import InputError
 
 ENV_VAR = "ENCRYPTION_SECRET"
-_PREFIX = "v1:"
-_CONTEXT = b"_tool_pagerduty_connections.token"
+MIN_SECRET_LENGTH = 8
+PREFIX = "v2:"
+LEGACY_PREFIX = "v1:"
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SALT_BYTES = 16
+KDF_TABLE = "_pagerduty_dora_encryption"
+KDF_DDL = f"""
+CREATE TABLE IF NOT EXISTS `{KDF_TABLE}` (
+    id TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+    algorithm VARCHAR(16) NOT NULL,
+    salt VARCHAR(64) NOT NULL,
+    n INT UNSIGNED NOT NULL,
+    r INT UNSIGNED NOT NULL,
+    p INT UNSIGNED NOT NULL,
+    key_check TEXT NOT NULL,
+    updated_at DATETIME(3) NOT NULL
+) CHARACTER SET utf8mb4
+"""
+_LEGACY_CONTEXT = b"_tool_pagerduty_connections.token"
+_KEY_CHECK = "pagerduty-dora key check"
 
 
 class SecretError(InputError):
-    """No usable ENCRYPTION_SECRET: exit code 2, nothing written."""
+    """No usable ENCRYPTION_SECRET, or a value it cannot decrypt: exit code 2, nothing written."""
 
 
-def encryption_secret(environ: Mapping[str, str] = os.environ) -> str:
-    secret = environ.get(ENV_VAR, "")
-    if len(secret) < 8:
+def check_secret(secret: Optional[str], name: str = ENV_VAR) -> str:
+    if not secret or len(secret) < MIN_SECRET_LENGTH:
         raise SecretError(
-            f"{ENV_VAR} must be set (at least 8 characters) to store or read connections; keep it safe:"
-            " tokens saved with one secret cannot be read with another"
+            f"{name} must be set (at least {MIN_SECRET_LENGTH} characters) to store or read connections;"
+            " keep it safe: tokens saved with one secret cannot be read with another"
         )
     return secret
 
 
-def _cipher(secret: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"pagerduty-dora", info=_CONTEXT).derive(
+def encryption_secret(environ: Mapping[str, str] = os.environ) -> str:
+    return check_secret(environ.get(ENV_VAR, ""))
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """scrypt's salt and costs for one installation."""
+
+    salt: bytes
+    n: int = SCRYPT_N
+    r: int = SCRYPT_R
+    p: int = SCRYPT_P
+
+    @classmethod
+    def new(cls) -> KdfParams:
+        return cls(salt=os.urandom(SALT_BYTES))
+
+
+@functools.lru_cache(maxsize=8)
+def derive_key(secret: str, params: KdfParams) -> bytes:
+    """The 256-bit key of a secret (slow on purpose; cached for the process)."""
+    return Scrypt(salt=params.salt, length=32, n=params.n, r=params.r, p=params.p).derive(secret.encode())
+
+
+def associated_data(field: str, connection_id: int, endpoint: str) -> bytes:
+    """What a value is bound to: the field it fills, its connection's id and endpoint."""
+    return b"\x00".join(
+        (b"pagerduty-dora/v2", field.encode(), str(int(connection_id)).encode(), endpoint.encode())
+    )
+
+
+class Cipher:
+    """AES-256-GCM under one derived key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def from_secret(cls, secret: str, params: KdfParams) -> Cipher:
+        return cls(derive_key(secret, params))
+
+    def seal(self, plaintext: str, aad: bytes) -> str:
+        nonce = os.urandom(12)
+        return PREFIX + base64.b64encode(nonce + self._aead.encrypt(nonce, plaintext.encode(), aad)).decode()
+
+    def open(self, value: str, aad: bytes) -> str:
+        """The plaintext, or SecretError if the value was made with another key or for something else."""
+        if not is_sealed(value):
+            raise SecretError("a stored value is not in this project's encrypted form")
+        try:
+            raw = base64.b64decode(value[len(PREFIX) :], validate=True)
+            return self._aead.decrypt(raw[:12], raw[12:], aad).decode()
+        except (InvalidTag, ValueError):
+            raise SecretError("a stored value cannot be decrypted") from None
+
+    def key_check(self, params: KdfParams) -> str:
+        """A value only this key opens, stored beside the salt to recognise the right secret."""
+        return self.seal(_KEY_CHECK, _key_check_aad(params))
+
+    def opens_key_check(self, params: KdfParams, value: str) -> bool:
+        try:
+            return self.open(value, _key_check_aad(params)) == _KEY_CHECK
+        except SecretError:
+            return False
+
+
+def _key_check_aad(params: KdfParams) -> bytes:
+    return b"pagerduty-dora/key-check\x00" + base64.b64encode(params.salt)
+
+
+def is_sealed(value: Optional[str]) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+def is_legacy(value: Optional[str]) -> bool:
+    return isinstance(value, str) and value.startswith(LEGACY_PREFIX)
+
+
+def _legacy_cipher(secret: str) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"pagerduty-dora", info=_LEGACY_CONTEXT).derive(
         secret.encode()
     )
     return AESGCM(key)
 
 
-def encrypt(plaintext: str, secret: str) -> str:
+def legacy_encrypt(plaintext: str, secret: str) -> str:
+    """The `v1:` form, as earlier versions wrote it (kept to test the upgrade)."""
     nonce = os.urandom(12)
-    sealed = _cipher(secret).encrypt(nonce, plaintext.encode(), _CONTEXT)
-    return _PREFIX + base64.b64encode(nonce + sealed).decode()
+    sealed = _legacy_cipher(secret).encrypt(nonce, plaintext.encode(), _LEGACY_CONTEXT)
+    return LEGACY_PREFIX + base64.b64encode(nonce + sealed).decode()
 
 
-def decrypt(value: str, secret: str) -> str:
-    if not value.startswith(_PREFIX):
+def legacy_decrypt(value: str, secret: str) -> str:
+    """A `v1:` value (HKDF with a fixed salt, no binding to its row)."""
+    if not is_legacy(value):
         raise SecretError("a stored token is not in this project's encrypted form")
-    raw = base64.b64decode(value[len(_PREFIX) :])
     try:
-        return _cipher(secret).decrypt(raw[:12], raw[12:], _CONTEXT).decode()
-    except InvalidTag:
+        raw = base64.b64decode(value[len(LEGACY_PREFIX) :], validate=True)
+        return _legacy_cipher(secret).decrypt(raw[:12], raw[12:], _LEGACY_CONTEXT).decode()
+    except (InvalidTag, ValueError):
         raise SecretError(
             f"a stored token cannot be decrypted: {ENV_VAR} differs from the one it was saved with"
         ) from None
+
+
+def load_params(cur) -> Optional[tuple[KdfParams, str]]:
+    """The installation's scrypt parameters and key check, or None before the first connection is saved."""
+    cur.execute(f"SELECT algorithm, salt, n, r, p, key_check FROM `{KDF_TABLE}` WHERE id = 1")
+    row = cur.fetchone()
+    if row is None:
+        return None
+    algorithm, salt, n, r, p, key_check = row
+    if algorithm != "scrypt":
+        raise SecretError(f"{KDF_TABLE}: unknown key derivation {algorithm!r}")
+    return KdfParams(salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p)), key_check
+
+
+def store_params(cur, params: KdfParams, key_check: str, now, replace: bool = False) -> None:
+    """Write the parameters: once (a concurrent first writer wins), or in place of the old ones."""
+    verb = "REPLACE" if replace else "INSERT IGNORE"
+    cur.execute(
+        f"{verb} INTO `{KDF_TABLE}` (id, algorithm, salt, n, r, p, key_check, updated_at)"
+        " VALUES (1, 'scrypt', %s, %s, %s, %s, %s, %s)",
+        (base64.b64encode(params.salt).decode(), params.n, params.r, params.p, key_check, now),
+    )
 
 
 def mask(token: str) -> str:

@@ -30,7 +30,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(database, **env_extra: str):
+def start_server(database, *args: str, **env_extra: str):
+    """`run.py serve` on a free port of 127.0.0.1 (extra `args` go to serve), once it answers /ping."""
     port = free_port()
     env = {
         **os.environ,
@@ -39,7 +40,7 @@ def start_server(database, **env_extra: str):
         **env_extra,
     }
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)],
+        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -326,9 +327,9 @@ def test_api_and_cli_share_connections_and_pipelines(api, database, sim) -> None
     assert json.loads(shown.stdout)["status"] == "TASK_COMPLETED"
 
 
-def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim) -> None:
+def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim, tmp_path) -> None:
     sim.set_faults(slow_every=1, slow_seconds=0.5)
-    proc, base = start_server(database)
+    proc, base = start_server(database, TMPDIR=str(tmp_path))
     try:
         requests.post(
             f"{base}/plugins/pagerduty/connections",
@@ -347,3 +348,4 @@ def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim) -> None:
         database=database.name,
     )
     assert rows == [("TASK_FAILED", "the server stopped while this pipeline ran")]
+    assert list(tmp_path.iterdir()) == []  # nor any of its incident data in the temp directory

@@ -64,7 +64,7 @@ def test_connections_lifecycle_never_shows_the_token(database, sim) -> None:
         database, "SELECT name, endpoint, token FROM _tool_pagerduty_connections", database=database.name
     )
     assert stored[0][:2] == ("PagerDuty-test1", sim.url)
-    assert SIM_TOKEN not in stored[0][2] and stored[0][2].startswith("v1:")  # encrypted at rest
+    assert SIM_TOKEN not in stored[0][2] and stored[0][2].startswith("v2:")  # encrypted at rest (scrypt key)
 
     listed = cli(database, "connections", "list")
     shown = cli(database, "connections", "show", "1")

@@ -175,3 +175,64 @@ def test_v2_blueprint_problems_have_paths() -> None:
     lines = str(excinfo.value).splitlines()
     assert "settings.connections[0].scopes[0].scopeId: expected a PagerDuty service id" in lines
     assert "settings.timeAfter: 'yesterday' is not an ISO-8601 time (e.g. 2022-06-01T15:04:05Z)" in lines
+
+
+def test_a_token_is_expanded_only_from_a_connections_file() -> None:
+    from runner.connections import validate_connection
+
+    item = {"id": 1, "name": "x", "endpoint": "https://api.pagerduty.com", "token": "${PD_TOKEN}"}
+    literal = validate_connection(item, "body")  # as the API and `connections add` take it: exactly as sent
+    assert literal.token == "${PD_TOKEN}"
+    expanded = parse_connections([item], environ={"PD_TOKEN": "u+abcdef123"})[1]
+    assert expanded.token == "u+abcdef123"
+    for token in ("with space", "tök", "a" * 1001, ""):
+        with pytest.raises(InputError, match=r"body\.token"):
+            validate_connection({**item, "token": token}, "body")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cronConfig": "not a cron"}, "cronConfig: 'not a cron' is not a cron expression"),
+        ({"cronConfig": "0 0 31 2 *"}, "cronConfig: '0 0 31 2 *' is not a cron expression that fires"),
+        ({"cronConfig": 7}, "cronConfig: expected a cron expression"),
+        ({"name": "n" * 256}, "name: at most 255 characters (256 given)"),
+        ({"name": "tab\there"}, "name: control characters are not allowed"),
+    ],
+)
+def test_blueprint_fields_that_reach_the_database_or_croniter(changes: dict, message: str) -> None:
+    doc = {**copy.deepcopy(SEED_BLUEPRINT), **changes}
+    with pytest.raises(InputError) as excinfo:
+        parse_blueprint(doc, CONNECTIONS)
+    assert message in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0001-01-01T00:00:00+14:00", "is out of range"),
+        ("9999-12-31T23:59:59-14:00", "is out of range"),
+        ("1969-12-31T23:59:59Z", "is before 1970-01-01"),
+    ],
+)
+def test_time_ranges_out_of_bounds(value: str, message: str) -> None:
+    doc = copy.deepcopy(V2_BLUEPRINT)
+    doc["settings"]["timeAfter"] = value
+    with pytest.raises(InputError, match=message):
+        parse_blueprint(doc, CONNECTIONS)
+
+
+def test_scopes_per_blueprint_are_limited() -> None:
+    from runner.blueprint import MAX_SCOPES
+
+    doc = copy.deepcopy(V2_BLUEPRINT)
+    doc["settings"]["connections"][0]["scopes"] = [{"scopeId": f"P{i:04d}"} for i in range(MAX_SCOPES)]
+    assert len(parse_blueprint(doc, CONNECTIONS).tasks[0].scope.service_ids) == MAX_SCOPES
+    doc["settings"]["connections"][0]["scopes"].append({"scopeId": "PEXTRA"})
+    with pytest.raises(InputError, match=f"a blueprint holds at most {MAX_SCOPES}"):
+        parse_blueprint(doc, CONNECTIONS)
+    v1 = copy.deepcopy(SEED_BLUEPRINT)
+    scope = v1["settings"]["connections"][0]["scope"][0]
+    v1["settings"]["connections"][0]["scope"] = [scope] * (MAX_SCOPES + 1)
+    with pytest.raises(InputError, match="at most"):
+        parse_blueprint(v1, CONNECTIONS)

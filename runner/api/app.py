@@ -4,32 +4,41 @@ Connections: POST/GET /plugins/pagerduty/connections, GET/PATCH/DELETE /plugins/
 POST /plugins/pagerduty/test, POST /plugins/pagerduty/connections/{id}/test. Blueprints: POST/GET
 /blueprints, GET/PATCH/DELETE /blueprints/{id}, POST /blueprints/{id}/trigger, GET /blueprints/{id}/pipelines.
 Pipelines: GET /pipelines, GET /pipelines/{id}. GET /ping. OpenAPI at /openapi.json, docs at /swagger.
+
+Who may call it is settled before any route (runner/api/guard.py): without API_TOKEN, loopback Hosts only;
+with it, the bearer token; cross-site state changes never; bodies up to 1 MB. Limits (runner/api/settings.py):
+a few connection tests at once (429 past it), a few pipelines at once (429 past it).
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Optional
 
+import pymysql
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from ingestion.database import Database
 
-from ..connection_check import check_connection
+from ..connection_check import CheckResult
 from ..connection_store import ConnectionStore, UnknownConnection
-from ..connections import validate_connection
+from ..connections import endpoint_policy, validate_connection
+from ..crypto import ENV_VAR as SECRET_ENV_VAR
 from ..errors import InputError
+from ..output import out
 from ..pipeline_records import UnknownPipeline, fail_abandoned, list_pipelines
 from .blueprint_store import BlueprintStore, UnknownBlueprint, body_of
-from .pipelines import AlreadyRunning, PipelineRunner, Scheduler, validate_body
+from .connection_tests import ConnectionTester, TooManyTests
+from .guard import Guard
+from .pipelines import AlreadyRunning, PipelineRunner, Scheduler, TooManyPipelines, validate_body
+from .settings import CONNECTION_TEST_SECONDS, MAX_BODY_BYTES, ServerSettings
 
-MAX_BODY_BYTES = 1_000_000
 BLUEPRINT_FIELDS = {
     "name",
     "mode",
@@ -53,19 +62,31 @@ class ConnectionBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    endpoint: str = Field(description="API base URL, e.g. https://api.PagerDuty.com")
-    token: str = Field(min_length=1, description="PagerDuty API token; stored encrypted, never returned")
-    proxy: Optional[str] = None
-    rateLimitPerHour: Optional[int] = Field(default=None, ge=0)
+    endpoint: str = Field(
+        max_length=255,
+        description="API base URL, https (http only on loopback), e.g. https://api.PagerDuty.com",
+    )
+    token: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="PagerDuty API token, used exactly as sent (no ${VAR} expansion); stored encrypted, never"
+        " returned",
+    )
+    proxy: Optional[str] = Field(
+        default=None, max_length=1000, description="http(s)://[user:password@]host:port"
+    )
+    rateLimitPerHour: Optional[int] = Field(default=None, ge=0, le=1_000_000)
 
 
 class ConnectionPatch(BaseModel):
+    """Fields to change. A new endpoint or proxy needs the token too; `proxy: null` or "" removes it."""
+
     model_config = ConfigDict(extra="forbid")
     name: Optional[str] = Field(default=None, min_length=1, max_length=100)
-    endpoint: Optional[str] = None
-    token: Optional[str] = Field(default=None, min_length=1)
-    proxy: Optional[str] = None
-    rateLimitPerHour: Optional[int] = Field(default=None, ge=0)
+    endpoint: Optional[str] = Field(default=None, max_length=255)
+    token: Optional[str] = Field(default=None, min_length=1, max_length=1000)
+    proxy: Optional[str] = Field(default=None, max_length=1000)
+    rateLimitPerHour: Optional[int] = Field(default=None, ge=0, le=1_000_000)
 
 
 def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +113,8 @@ def _check_blueprint(body: Any, database: Database) -> dict[str, Any]:
     unknown = sorted(set(body) - BLUEPRINT_FIELDS)
     if unknown:
         raise InputError(f"body: unknown field(s) {', '.join(unknown)}")
-    validate_body(body, database)
-    return body
+    blueprint = validate_body(body, database)  # every field checked, cronConfig included (400 with why)
+    return {**body, "name": blueprint.name}
 
 
 def create_app(
@@ -101,19 +122,29 @@ def create_app(
     environ: Mapping[str, str] = os.environ,
     api_token: Optional[str] = None,
     schedule: bool = True,
+    settings: Optional[ServerSettings] = None,
 ) -> FastAPI:
+    settings = settings or ServerSettings.from_env(environ)
+    api_token = api_token or settings.api_token
     connections = ConnectionStore(database, environ)
     blueprints = BlueprintStore(database)
-    runner = PipelineRunner(database)
+    runner = PipelineRunner(database, max_running=settings.max_pipelines)
     scheduler = Scheduler(runner)
+    tester = ConnectionTester(settings.max_connection_tests, CONNECTION_TEST_SECONDS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         fail_abandoned(database)
+        if environ.get(SECRET_ENV_VAR):
+            try:  # the key made once, and rows of earlier versions re-encrypted, before the first request
+                connections.prepare()
+            except InputError as exc:
+                out.error(f"saved connections: {exc}", event="connections")
         if schedule:
             scheduler.start()
         yield
         scheduler.stop()
+        tester.shutdown()
 
     app = FastAPI(
         title="pagerduty-dora: DevLake-compatible API",
@@ -124,21 +155,7 @@ def create_app(
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if api_token and request.url.path != "/ping":
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given, f"Bearer {api_token}"):
-                return JSONResponse(
-                    {"success": False, "message": "unauthorized: send Authorization: Bearer <API_TOKEN>"},
-                    status_code=401,
-                )
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                {"success": False, "message": f"body over {MAX_BODY_BYTES} bytes"}, status_code=413
-            )
-        return await call_next(request)
+    app.add_middleware(Guard, api_token=api_token, max_body_bytes=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
@@ -147,6 +164,13 @@ def create_app(
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
             problems.append(f"{where}: {error.get('msg')}")
         return JSONResponse({"success": False, "message": "; ".join(problems)}, status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        """The framework's own refusals (a body that does not parse, an unknown route) in this API's shape."""
+        return JSONResponse(
+            {"success": False, "message": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(UnknownConnection)
     @app.exception_handler(UnknownPipeline)
@@ -164,8 +188,23 @@ def create_app(
             {"success": False, "message": str(exc), "pipelineId": exc.pipeline_id}, status_code=409
         )
 
+    @app.exception_handler(TooManyTests)
+    @app.exception_handler(TooManyPipelines)
+    async def too_many(request: Request, exc: Exception):
+        return JSONResponse({"success": False, "message": str(exc)}, status_code=429)
+
+    @app.exception_handler(pymysql.err.DataError)
+    async def does_not_fit(request: Request, exc: pymysql.err.DataError):
+        # every input is validated first; this is the net under it, never a 500
+        out.error(f"{request.method} {request.url.path}: {exc}", event="data_error")
+        return JSONResponse(
+            {"success": False, "message": "a value does not fit the database (too long or out of range)"},
+            status_code=400,
+        )
+
     @app.get("/ping")
-    def ping() -> dict[str, Any]:
+    async def ping() -> dict[str, Any]:
+        """Health: answered on the event loop, never behind routes waiting on the database or PagerDuty."""
         return {"success": True}
 
     # connections
@@ -183,6 +222,7 @@ def create_app(
 
     @app.patch("/plugins/pagerduty/connections/{connection_id}")
     def patch_connection(connection_id: int, body: ConnectionPatch) -> dict[str, Any]:
+        """Change fields; a new endpoint or proxy needs the token too (400 without it)."""
         connections.update(connection_id, body.model_dump(exclude_unset=True))
         return connections.public(connection_id)[0]
 
@@ -192,32 +232,45 @@ def create_app(
         connections.delete(connection_id)
         return shown
 
-    def _test(spec) -> JSONResponse:
-        ok, message = check_connection(spec)
-        return JSONResponse({"success": ok, "message": message}, status_code=200 if ok else 400)
+    def _answer(result: CheckResult) -> JSONResponse:
+        """Whether PagerDuty accepted the token and how many services: nothing else of what the endpoint
+        sent back."""
+        return JSONResponse(
+            {"success": result.ok, "message": result.message}, status_code=200 if result.ok else 400
+        )
 
     @app.post("/plugins/pagerduty/test")
-    def test_connection(body: ConnectionBody) -> JSONResponse:
-        return _test(validate_connection({**body.model_dump(), "id": 1}, "body", environ))
+    async def test_connection(body: ConnectionBody) -> JSONResponse:
+        """Test a connection without saving it; the token is used exactly as sent."""
+        fields = {**body.model_dump(), "id": 1}
+        return _answer(
+            await tester.run(
+                lambda: validate_connection(fields, "body", policy=endpoint_policy(environ), resolve=True)
+            )
+        )
 
     @app.post("/plugins/pagerduty/connections/{connection_id}/test")
-    def test_saved_connection(connection_id: int) -> JSONResponse:
-        connections.public(connection_id)  # 404 when unknown
-        return _test(connections.specs()[connection_id])
+    async def test_saved_connection(connection_id: int) -> JSONResponse:
+        """Test a saved connection against its saved endpoint."""
+        return _answer(await tester.run(lambda: connections.spec(connection_id)))
 
     # blueprints
     @app.post("/blueprints", status_code=201)
     def add_blueprint(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         return blueprints.add(_check_blueprint(body, database))
 
+    def _shown(blueprint: dict[str, Any]) -> dict[str, Any]:
+        return {**blueprint, "scheduleError": scheduler.error(blueprint["id"])}
+
     @app.get("/blueprints")
     def list_blueprints() -> dict[str, Any]:
-        items = blueprints.all()
+        items = [_shown(item) for item in blueprints.all()]
         return {"blueprints": items, "count": len(items)}
 
     @app.get("/blueprints/{blueprint_id}")
     def get_blueprint(blueprint_id: int) -> dict[str, Any]:
-        return blueprints.get(blueprint_id)
+        """The blueprint; `scheduleError` says why its schedule is not running, if it is not."""
+        return _shown(blueprints.get(blueprint_id))
 
     @app.patch("/blueprints/{blueprint_id}")
     def patch_blueprint(blueprint_id: int, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
@@ -235,6 +288,7 @@ def create_app(
 
     @app.post("/blueprints/{blueprint_id}/trigger")
     def trigger(blueprint_id: int) -> dict[str, Any]:
+        """Start a pipeline: 409 if one of this blueprint runs, 429 if API_MAX_PIPELINES run already."""
         pipeline_id = runner.trigger(blueprint_id)
         return _pipeline(list_pipelines(database, pipeline_id)[0])
 

@@ -4,7 +4,10 @@ the body as posted, plus its id and times."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Any, Optional
+
+import pymysql
 
 from ingestion.database import Database
 
@@ -22,6 +25,10 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     UNIQUE KEY uk_name (name)
 ) CHARACTER SET utf8mb4
 """
+
+
+SHOWN_ONLY = ("id", "createdAt", "updatedAt", "scheduleError")
+"""Fields the API shows on a blueprint that are not part of its body."""
 
 
 class UnknownBlueprint(InputError):
@@ -42,7 +49,7 @@ class BlueprintStore:
 
     def add(self, body: dict[str, Any]) -> dict[str, Any]:
         now = utc_now()
-        with self._conn() as conn, conn.cursor() as cur:
+        with self._conn() as conn, conn.cursor() as cur, _unique_name(body["name"]):
             self._check_name(cur, body["name"])
             cur.execute(
                 f"INSERT INTO `{TABLE}` (name, body, created_at, updated_at) VALUES (%s, %s, %s, %s)",
@@ -67,7 +74,7 @@ class BlueprintStore:
 
     def replace(self, blueprint_id: int, body: dict[str, Any]) -> dict[str, Any]:
         self.get(blueprint_id)
-        with self._conn() as conn, conn.cursor() as cur:
+        with self._conn() as conn, conn.cursor() as cur, _unique_name(body["name"]):
             self._check_name(cur, body["name"], exclude=blueprint_id)
             cur.execute(
                 f"UPDATE `{TABLE}` SET name = %s, body = %s, updated_at = %s WHERE id = %s",
@@ -79,6 +86,17 @@ class BlueprintStore:
         self.get(blueprint_id)
         with self._conn() as conn, conn.cursor() as cur:
             cur.execute(f"DELETE FROM `{TABLE}` WHERE id = %s", (blueprint_id,))
+
+
+@contextmanager
+def _unique_name(name: str):
+    """Two saves of one name at once: the database's unique key decides, and the loser hears why."""
+    try:
+        yield
+    except pymysql.err.IntegrityError as exc:
+        if exc.args and exc.args[0] == 1062:
+            raise InputError(f"name: a blueprint named {name!r} exists already") from None
+        raise
 
 
 def _public(row: tuple) -> dict[str, Any]:
@@ -93,4 +111,4 @@ def _public(row: tuple) -> dict[str, Any]:
 
 def body_of(blueprint: dict[str, Any]) -> dict[str, Any]:
     """The posted body of a stored blueprint (without the fields the store adds)."""
-    return {k: v for k, v in blueprint.items() if k not in ("id", "createdAt", "updatedAt")}
+    return {k: v for k, v in blueprint.items() if k not in SHOWN_ONLY}

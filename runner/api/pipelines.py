@@ -1,5 +1,5 @@
-"""Running blueprints for the API: one pipeline per blueprint at a time, in the background, and the cron
-schedule of enabled, non-manual blueprints."""
+"""Running blueprints for the API: one pipeline per blueprint at a time and at most `max_running` in all, in
+the background, and the cron schedule of enabled, non-manual blueprints."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from ingestion.database import Database
 from ..blueprint import Blueprint, parse_blueprint
 from ..cli import run_blueprint
 from ..connection_store import ConnectionStore
-from ..cron import next_fire
+from ..cron import is_manual, next_fire
 from ..errors import InputError
 from ..output import out
 from ..pipeline_records import CREATED, FAILED, PipelineRecord, fail_abandoned
 from .blueprint_store import BlueprintStore, body_of
+from .settings import DEFAULT_MAX_PIPELINES
 
 
 class AlreadyRunning(Exception):
@@ -26,15 +27,27 @@ class AlreadyRunning(Exception):
         self.pipeline_id = pipeline_id
 
 
+class TooManyPipelines(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} pipelines are running, the most this server runs at once; try again later")
+        self.limit = limit
+
+
 def validate_body(body: Any, database: Database, force: bool = True) -> Blueprint:
     """A blueprint body as DevLake takes it, checked against the saved connections."""
     return parse_blueprint(body, ConnectionStore(database).specs(), force=force)
 
 
 class PipelineRunner:
-    def __init__(self, database: Database, run: Callable[..., int] = run_blueprint) -> None:
+    def __init__(
+        self,
+        database: Database,
+        run: Callable[..., int] = run_blueprint,
+        max_running: int = DEFAULT_MAX_PIPELINES,
+    ) -> None:
         self.database = database
         self.blueprints = BlueprintStore(database)
+        self.max_running = max_running
         self._run = run
         self._lock = threading.Lock()
         self._running: dict[int, int] = {}  # blueprint id -> pipeline id
@@ -45,15 +58,23 @@ class PipelineRunner:
         with self._lock:
             if blueprint_id in self._running:
                 raise AlreadyRunning(self._running[blueprint_id])
+            if len(self._running) >= self.max_running:
+                raise TooManyPipelines(self.max_running)
             record = PipelineRecord.begin(self.database, stored["name"], blueprint_id, status=CREATED)
             self._running[blueprint_id] = record.id
-        thread = threading.Thread(
-            target=self._execute,
-            args=(blueprint_id, body_of(stored), record),
-            daemon=True,
-            name=f"pipeline-{record.id}",
-        )
-        thread.start()
+        try:
+            thread = threading.Thread(
+                target=self._execute,
+                args=(blueprint_id, body_of(stored), record),
+                daemon=True,
+                name=f"pipeline-{record.id}",
+            )
+            thread.start()
+        except BaseException as exc:
+            with self._lock:
+                self._running.pop(blueprint_id, None)
+            record.finish(FAILED, f"could not start: {type(exc).__name__}", 0, 0, 0, None)
+            raise
         return record.id
 
     def _execute(self, blueprint_id: int, body: dict[str, Any], record: PipelineRecord) -> None:
@@ -81,12 +102,17 @@ class PipelineRunner:
 
 
 class Scheduler:
-    """Triggers enabled, non-manual blueprints when their cronConfig fires (checked every second)."""
+    """Triggers enabled, non-manual blueprints when their cronConfig fires (checked every half second).
+
+    Each blueprint is handled on its own: whatever goes wrong with one (an expression that never fires, a
+    failed trigger) is logged once, shown on it as `scheduleError`, and never stops the others."""
 
     def __init__(self, runner: PipelineRunner) -> None:
         self.runner = runner
         self._stop = threading.Event()
         self._next: dict[int, tuple[str, datetime]] = {}
+        self._errors: dict[int, str] = {}
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="scheduler")
 
     def start(self) -> None:
@@ -95,36 +121,72 @@ class Scheduler:
     def stop(self) -> None:
         self._stop.set()
 
+    def error(self, blueprint_id: int) -> Optional[str]:
+        """Why the schedule of this blueprint is not running as it should, or None."""
+        with self._lock:
+            return self._errors.get(blueprint_id)
+
+    def _record(self, blueprint_id: int, message: Optional[str]) -> None:
+        with self._lock:
+            before = self._errors.get(blueprint_id)
+            if message is None:
+                self._errors.pop(blueprint_id, None)
+            else:
+                self._errors[blueprint_id] = message
+        if message is not None and message != before:
+            out.error(f"scheduler: blueprint {blueprint_id}: {message}", event="schedule_error")
+
     def _loop(self) -> None:
         while not self._stop.wait(0.5):
             try:
                 self.tick(datetime.now(UTC))
-            except Exception as exc:  # noqa: BLE001 - the schedule keeps going
+            except Exception as exc:  # noqa: BLE001 - reading the blueprints failed; the next tick retries
                 out.error(f"scheduler: {type(exc).__name__}: {exc}")
 
     def tick(self, now: datetime) -> None:
         seen = set()
         for blueprint in self.runner.blueprints.all():
-            cron = str(blueprint.get("cronConfig") or "manual").strip()
-            if (
-                blueprint.get("enable") is False
-                or blueprint.get("isManual", True)
-                or cron.lower() == "manual"
-            ):
-                continue
             seen.add(blueprint["id"])
-            known = self._next.get(blueprint["id"])
-            if known is None or known[0] != cron:
-                try:
-                    self._next[blueprint["id"]] = (cron, next_fire(cron, now))
-                except InputError:
-                    pass  # validated when saved; an expression croniter refuses never fires
-                continue
-            if now >= known[1]:
-                try:
-                    self.runner.trigger(blueprint["id"])
-                except AlreadyRunning:
-                    pass  # one pipeline per blueprint at a time: this tick is skipped
-                self._next[blueprint["id"]] = (cron, next_fire(cron, now))
+            try:
+                self._tick_one(blueprint, now)
+            except Exception as exc:  # noqa: BLE001 - one blueprint's trouble never stops another's schedule
+                self._record(blueprint["id"], f"{type(exc).__name__}: {exc}"[:500])
         for gone in set(self._next) - seen:
             del self._next[gone]
+        with self._lock:
+            for gone in set(self._errors) - seen:
+                del self._errors[gone]
+
+    def _tick_one(self, blueprint: dict[str, Any], now: datetime) -> None:
+        blueprint_id = blueprint["id"]
+        cron = str(blueprint.get("cronConfig") or "manual").strip()
+        if blueprint.get("enable") is False or blueprint.get("isManual", True) or is_manual(cron):
+            self._next.pop(blueprint_id, None)
+            self._record(blueprint_id, None)
+            return
+        known = self._next.get(blueprint_id)
+        if known is None or known[0] != cron:
+            try:
+                self._next[blueprint_id] = (cron, next_fire(cron, now))
+            except InputError as exc:
+                self._next.pop(blueprint_id, None)
+                self._record(blueprint_id, f"not scheduled: {exc}")
+                return
+            self._record(blueprint_id, None)
+            return
+        if now < known[1]:
+            return
+        try:
+            self._next[blueprint_id] = (cron, next_fire(cron, now))
+        except InputError as exc:
+            self._next.pop(blueprint_id, None)
+            self._record(blueprint_id, f"not scheduled: {exc}")
+            return
+        try:
+            self.runner.trigger(blueprint_id)
+        except AlreadyRunning:
+            pass  # one pipeline per blueprint at a time: this tick is skipped
+        except TooManyPipelines as exc:
+            self._record(blueprint_id, f"tick at {now:%Y-%m-%dT%H:%M:%SZ} skipped: {exc}")
+            return
+        self._record(blueprint_id, None)

@@ -90,7 +90,6 @@ def load_scope(
     retry: Optional[RetryPolicy] = None,
     on_progress: Optional[Callable[[LoadStats, int], None]] = None,
     on_phase: Optional[Callable[[str], None]] = None,
-    check_url: Optional[Callable[[str], None]] = None,
 ) -> ScopeResult:
     """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message."""
     say = on_phase or (lambda message: None)
@@ -106,7 +105,6 @@ def load_scope(
         retry or RetryPolicy(),
         proxy=connection.proxy,
         rate_limit_per_hour=connection.rate_limit_per_hour,
-        check_url=check_url,
     )
     if on_progress:
         stats.listeners.append(lambda s: on_progress(s, client.requests_made))

@@ -45,11 +45,15 @@ environment:
   DB_URL             mysql://user:password@host:port/lake (default mysql://root@127.0.0.1:3306/lake);
                      raw tables go to the database <lake>_raw
   ENCRYPTION_SECRET  key for the tokens of saved connections (run.py connections ...)
+  NEW_ENCRYPTION_SECRET  connections rotate-secret: the new secret
+  API_TOKEN          run.py serve: bearer token for every route but /ping; needed to bind beyond loopback
+  PAGERDUTY_ALLOW_HTTP=1           plain http endpoints on any host (default: https; http on loopback only)
+  PAGERDUTY_ALLOW_PRIVATE_HOSTS=1  endpoints and proxies on private, link-local or reserved addresses
 
 commands:
   run          run a blueprint once: ingest, then dbt build
   schedule     run a blueprint on its cronConfig, one run at a time
-  connections  add | list | show | update | delete | test saved connections
+  connections  add | list | show | update | delete | test | rotate-secret saved connections
   pipelines    list | show records of runs
 """
 

@@ -245,23 +245,31 @@ def test_cron_blueprint_fires_on_its_own(api, database, sim) -> None:
 
 
 def test_restart_marks_abandoned_pipelines_failed(database) -> None:
+    """Records whose process is gone (API or CLI alike) are failed when the server starts; a record whose
+    process still runs (it holds its owner lock: here, this test) is left running."""
     proc, base = start_server(database)
     proc.terminate()
     proc.wait(timeout=30)
-    with database.connect(database.name) as conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO _devlake_pipelines (blueprint_id, blueprint_name, status, began_at)"
-            " VALUES (1, 'x', 'TASK_RUNNING', NOW()), (NULL, 'cli-run', 'TASK_RUNNING', NOW())"
-        )
-    proc, base = start_server(database)
+    alive = database.connect(database.name)
     try:
-        pipeline = requests.get(f"{base}/pipelines/1", timeout=10).json()
-        assert pipeline["status"] == "TASK_FAILED" and "server stopped" in pipeline["message"]
-        # a run of `run.py run` (no blueprint id) is not the server's: left as it is
-        assert requests.get(f"{base}/pipelines/2", timeout=10).json()["status"] == "TASK_RUNNING"
+        with alive.cursor() as cur:
+            cur.execute("SELECT GET_LOCK('pdd:pipeline:still-running', 0)")
+            cur.execute(
+                "INSERT INTO _devlake_pipelines (blueprint_id, blueprint_name, status, began_at, owner)"
+                " VALUES (1, 'x', 'TASK_RUNNING', NOW(), 'gone-1'), (NULL, 'cli-run', 'TASK_RUNNING', NOW(), 'gone-2'),"
+                " (NULL, 'cli-run', 'TASK_RUNNING', NOW(), 'still-running')"
+            )
+        proc, base = start_server(database)
+        try:
+            for pipeline_id in (1, 2):
+                pipeline = requests.get(f"{base}/pipelines/{pipeline_id}", timeout=10).json()
+                assert pipeline["status"] == "TASK_FAILED" and "stopped before it finished" in pipeline["message"]
+            assert requests.get(f"{base}/pipelines/3", timeout=10).json()["status"] == "TASK_RUNNING"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        alive.close()
 
 
 def test_api_token_guards_everything_but_ping(database) -> None:
@@ -347,5 +355,5 @@ def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim, tmp_path) -
         pipeline["id"],
         database=database.name,
     )
-    assert rows == [("TASK_FAILED", "the server stopped while this pipeline ran")]
+    assert rows == [("TASK_FAILED", "the process running this pipeline stopped before it finished (killed, or the server stopped)")]
     assert list(tmp_path.iterdir()) == []  # nor any of its incident data in the temp directory

@@ -886,35 +886,40 @@ def test_each_scheduler_tick_is_isolated_per_blueprint() -> None:
     assert scheduler.error(3) is None and "not a cron" in (scheduler.error(4) or "")
 
 
-def test_a_killed_schedule_leaves_its_incident_data_to_the_next_start(database, sim, tmp_path) -> None:
-    sim.set_faults(slow_every=1, slow_seconds=0.3)
+def test_a_killed_run_leaves_no_incident_data_on_disk(database, sim, tmp_path) -> None:
+    """Rows go to the database from memory (a memfd, never a file): a schedule killed while it writes leaves
+    no incident anywhere under its temporary directory, and the next start removes its private folder."""
     blueprint = tmp_path / "blueprint.json"
     blueprint.write_text(json.dumps({**SEED_BLUEPRINT, "isManual": False, "cronConfig": "* * * * * *"}))
     connections = tmp_path / "connections.json"
     connections.write_text(json.dumps([{"id": 1, "name": "sim", "endpoint": sim.url, "token": SIM_TOKEN}]))
     temp = tmp_path / "tmp"
     temp.mkdir()
-    env = {**os.environ, "DB_URL": db_url(database), "ENCRYPTION_SECRET": SECRET, "TMPDIR": str(temp)}
+    env = {
+        **os.environ,
+        "DB_URL": db_url(database),
+        "ENCRYPTION_SECRET": SECRET,
+        "TMPDIR": str(temp),
+        "PAGERDUTY_DORA_PAUSE_AT": "write:incidents",
+    }
     schedule = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "schedule", "--blueprint", str(blueprint)]
         + ["--connections", str(connections), "--quiet", "--skip-dbt"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
-    while not any(
-        d.name.startswith("pagerduty-dora-schedule-") and len(list(d.iterdir())) > 1 for d in temp.iterdir()
-    ):
-        assert time.monotonic() < deadline, "no working folder appeared"
-        time.sleep(0.2)
+    while schedule.stderr.readline().strip() != "paused at write:incidents":
+        assert time.monotonic() < deadline and schedule.poll() is None, "the schedule never wrote incidents"
     schedule.send_signal(signal.SIGKILL)
     schedule.wait(timeout=30)
-    (left,) = list(temp.iterdir())
-    assert str(schedule.pid) in left.name and any(p.name != ".in-use" for p in left.iterdir())
+    incident_ids = {sim.dataset.render(slot)["id"].encode() for slot in range(len(sim.dataset))}
+    for path in temp.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert not any(incident_id in content for incident_id in incident_ids), path
     proc, _ = start_server(database, "--no-schedule", TMPDIR=str(temp))
-    try:
-        assert not left.exists()
-    finally:
-        stop(proc)
+    stop(proc)
     assert list(temp.iterdir()) == []

@@ -779,11 +779,10 @@ def test_edits_after_resolution_with_log_entries(http) -> None:
         ).json()
         now = get(http, server, f"/incidents/{n}", time_zone="UTC").json()["incident"]
         assert edited == now
-        assert (
-            now["status"] == "resolved"
-            and now["resolved_at"] == now["last_status_change_at"] == "2024-03-01T11:00:00Z"
-        )
-        assert now["updated_at"] == "2024-03-05T12:00:00Z"
+        # resolved_at stays; last_status_change_at moves with the edit (the drift DevLake's resolution dates
+        # suffer from, since it reads them from last_status_change_at)
+        assert (now["status"], now["resolved_at"]) == ("resolved", "2024-03-01T11:00:00Z")
+        assert now["updated_at"] == now["last_status_change_at"] == "2024-03-05T12:00:00Z"
         assert (now["priority"]["name"], now["urgency"], now["title"]) == (
             "P1",
             "low",

@@ -28,6 +28,7 @@ from dlt.sources.helpers.requests import Client
 from requests.adapters import HTTPAdapter
 
 from . import settings
+from .endpoints import EndpointPolicy, policy_from_env
 
 
 class PagerDutyError(Exception):
@@ -202,7 +203,7 @@ class PagerDutyClient:
         rate_limit_per_hour: Optional[int] = None,
         concurrency: int = settings.CONCURRENT_REQUESTS,
         max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
-        check_url: Optional[Callable[[str], None]] = None,
+        policy: Optional[EndpointPolicy] = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.connection_label = connection_label
@@ -210,7 +211,9 @@ class PagerDutyClient:
         self.requests_made = 0
         self.limiter = RateLimiter(per_hour=rate_limit_per_hour or None)
         self._lock = threading.Lock()
-        self._check_url = check_url
+        self._policy = policy
+        self._proxy = proxy
+        self._checked = False
         self._headers = {
             "Authorization": f"Token token={token}",
             "Accept": settings.ACCEPT_HEADER,
@@ -247,11 +250,7 @@ class PagerDutyClient:
         With `missing_ok`, a 404 returns None (an incident read by id that no longer exists)."""
         url = self.base_url + path
         where = f"GET {urlsplit(path).path}"
-        if self._check_url is not None:
-            try:
-                self._check_url(url)
-            except ValueError as exc:
-                raise PagerDutyError(f"{self.connection_label}: {exc}") from None
+        self._check_endpoint()
         query = {"time_zone": "UTC", **(params or {})}
         try:
             response = self._http.get(url, params=query, headers=self._headers, allow_redirects=False)
@@ -289,6 +288,21 @@ class PagerDutyClient:
         if not isinstance(body, dict):
             raise PagerDutyError(f"{self.connection_label}: {where} returned JSON that is not an object")
         return body
+
+
+    def _check_endpoint(self) -> None:
+        """Where the token may go (ingestion/pagerduty/endpoints.py): checked, names resolved, once per client
+        before its first request."""
+        if self._checked:
+            return
+        try:
+            policy = self._policy or policy_from_env()
+            policy.check_endpoint(self.base_url)
+            if self._proxy:
+                policy.check_proxy(self._proxy)
+        except ValueError as exc:
+            raise PagerDutyError(f"{self.connection_label}: {exc}") from None
+        self._checked = True
 
 
 def _error_detail(response: requests.Response) -> str:

@@ -586,12 +586,17 @@ def forget_connection_scopes(database: Database, connection_id: int) -> None:
 # ------------------------------------------------------------------------------------ reading the lake
 def scope_state(database: Database, scope_key: str) -> Optional[dict[str, Any]]:
     """The state the latest completed load of a scope left, or None (never loaded)."""
-    with database.connect(database.raw_name) as conn, conn.cursor() as cur:
-        cur.execute(
-            f"SELECT state FROM `{LOADS}` WHERE scope_key = %s AND status = %s ORDER BY seq DESC LIMIT 1",
-            (scope_key, COMPLETED),
-        )
-        row = cur.fetchone()
+    try:
+        with database.connect(database.raw_name) as conn, conn.cursor() as cur:
+            cur.execute(
+                f"SELECT state FROM `{LOADS}` WHERE scope_key = %s AND status = %s ORDER BY seq DESC LIMIT 1",
+                (scope_key, COMPLETED),
+            )
+            row = cur.fetchone()
+    except pymysql.err.Error as exc:
+        if exc.args and exc.args[0] in (1049, 1146):  # no raw database or ledger yet: never loaded
+            return None
+        raise
     return orjson.loads(row[0]) if row and row[0] else None
 
 
@@ -617,18 +622,18 @@ class LakeScope:
             cur.execute(sql, args)
             return {row[0] for row in cur.fetchall()}
 
-    def held_incidents(self, ids: set[str]) -> set[str]:
-        held: set[str] = set()
+    def held_incidents(self, ids: set[str]) -> dict[str, datetime]:
+        held: dict[str, datetime] = {}
         ordered = sorted(ids)
         with self.database.connect(self.database.raw_name) as conn, conn.cursor() as cur:
             for start in range(0, len(ordered), 1000):
                 chunk = ordered[start : start + 1000]
                 cur.execute(
-                    f"SELECT id FROM `incidents` WHERE connection_id = %s"
+                    f"SELECT id, fetched_at FROM `incidents` WHERE connection_id = %s"
                     f" AND id IN ({', '.join(['%s'] * len(chunk))})",
                     (self.connection_id, *chunk),
                 )
-                held.update(row[0] for row in cur.fetchall())
+                held.update(cur.fetchall())
         return held
 
 

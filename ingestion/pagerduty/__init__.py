@@ -78,16 +78,16 @@ class LakeView(Protocol):
     def open_incidents(self) -> set[str]:
         """Ids of the scope's incidents the lake holds as not resolved."""
 
-    def held_incidents(self, ids: set[str]) -> set[str]:
-        """Those of `ids` the lake holds for this connection."""
+    def held_incidents(self, ids: set[str]) -> dict[str, datetime]:
+        """Those of `ids` the lake holds for this connection, with when each was read (naive UTC)."""
 
 
 class _EmptyLake:
     def open_incidents(self) -> set[str]:
         return set()
 
-    def held_incidents(self, ids: set[str]) -> set[str]:
-        return set()
+    def held_incidents(self, ids: set[str]) -> dict[str, datetime]:
+        return {}
 
 
 @dataclass
@@ -272,19 +272,25 @@ class Collection:
 
     def _read_changed(self) -> Iterator[list[Row]]:
         """Incidents the log entries since the cut-off name, that no listing showed: edited, merged or moved
-        after they were resolved, or resolved since the open listing. Those of this scope are read by id."""
-        named: dict[str, Optional[str]] = {}
+        after they were resolved, or resolved since the open listing. Read by id: those the lake holds (unless
+        it read them well after the entry was written: the overlap with the previous run), and those moved
+        into a service the scope names."""
+        latest: dict[str, tuple[datetime, Optional[str]]] = {}
         for row in self.log_entries_rows():
-            if row["incident_id"]:
-                named[row["incident_id"]] = row["service_id"]
-        candidates = set(named) - self._emitted
-        held = self.lake.held_incidents(candidates) if candidates else set()
+            incident_id, at = row["incident_id"], row["created_at"]
+            if incident_id and (incident_id not in latest or at >= latest[incident_id][0]):
+                latest[incident_id] = (at, row["service_id"])
+        candidates = set(latest) - self._emitted
+        held = self.lake.held_incidents(candidates) if candidates else {}
         scoped = set(self.service_ids) if self.service_ids else None
-        wanted = {
-            incident_id
-            for incident_id in candidates
-            if incident_id in held or (scoped is not None and named[incident_id] in scoped)
-        }
+        wanted = set()
+        for incident_id in candidates:
+            at, service_id = latest[incident_id]
+            if incident_id in held:
+                if held[incident_id] <= at + settings.READ_AFTER_CHANGE_MARGIN:
+                    wanted.add(incident_id)
+            elif scoped is not None and service_id in scoped:
+                wanted.add(incident_id)
         yield from self._read_by_id(wanted)
 
     def _read_by_id(self, ids: set[str]) -> Iterator[list[Row]]:

@@ -30,6 +30,11 @@ INCREMENTAL_OVERLAP = timedelta(minutes=10)
 """A rerun lists incidents created, and log entries written, since the previous run's cut-off minus this,
 for objects that reached the API a little after their time stamp."""
 
+READ_AFTER_CHANGE_MARGIN = timedelta(seconds=60)
+"""A log entry names an incident the lake read more than this after the entry was written: the version held
+already shows the change (the previous run's overlap), and it is not read again. The margin covers the
+difference between PagerDuty's clock and ours."""
+
 CHANGE_EVENT_TRAILING_WINDOW = timedelta(hours=24)
 """Change events are listed by the timestamp their sender wrote, which can be older than the previous run (a
 deploy stamped at its start and sent at its end, a retried webhook): each run lists this far back again."""

@@ -87,7 +87,7 @@ class Database:
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
                     (name,),
                 )
-                tables = [row[0] for row in cur.fetchall()]
+                tables = sorted(row[0] for row in cur.fetchall())
                 if tables and MARKER_TABLE not in tables:
                     found[name] = tables
         return found

@@ -243,6 +243,7 @@ def schedule_command(
             "cronConfig: the blueprint is manual; use `run.py run`, or give it a cron expression"
         )
     due = next_fire(blueprint.cron, datetime.now(UTC))
+    database.claim()  # a database this project did not create is refused before the first tick
     workdir = private_tempdir("schedule")
     try:
         return _schedule_loop(args, database, run, blueprint, due)
@@ -367,6 +368,7 @@ def serve_command(args: argparse.Namespace, database: Database) -> int:
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port: {args.port} is not 0..65535")
     endpoint_policy()  # a bad PAGERDUTY_ALLOW_* value is refused now, not at the first connection
+    database.claim()  # a database this project did not create is refused before anything is served
     workdir = private_tempdir("serve")
     try:
         app = create_app(database, schedule=not args.no_schedule, settings=settings)

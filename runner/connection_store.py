@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from ingestion.database import Database
+from ingestion.raw_store import forget_connection_scopes
 from ingestion.pipeline import ConnectionSpec
 
 from .connections import check_proxy_url, endpoint_policy, validate_connection
@@ -275,10 +276,12 @@ class ConnectionStore:
         return cipher.open(row["proxy"], associated_data("proxy", row["id"], row["endpoint"]))
 
     def delete(self, conn_id: int) -> None:
-        """Needs no secret: a connection whose secret is lost can still be removed."""
+        """Needs no secret: a connection whose secret is lost can still be removed. Its scopes go with it, so
+        its incidents leave the lake's tables at the next dbt build."""
         with self._conn() as conn, conn.cursor() as cur:
             self._rows(cur, conn_id)
             cur.execute(f"DELETE FROM `{TABLE}` WHERE id = %s", (conn_id,))
+        forget_connection_scopes(self.database, conn_id)
 
     def public(self, conn_id: Optional[int] = None) -> list[dict[str, Any]]:
         """Connections as they may be shown: token masked, proxy password hidden. Needs no secret."""

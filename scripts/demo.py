@@ -1,8 +1,9 @@
 """`make demo`: the seed's example blueprint, verbatim, against the built-in PagerDuty simulator.
 
-No PagerDuty account is needed: a simulated account (2,000 incidents over 400 days) is served on loopback,
-and the blueprint's connection points at it. Data goes to the database in DB_URL (default
-mysql://root@127.0.0.1:3306/lake), raw tables to `<lake>_raw`.
+No PagerDuty account is needed: a simulated account (2,000 incidents over 400 days, set to Los Angeles time
+as PagerDuty accounts commonly are) is served on loopback, and the blueprint's connection points at it. Data
+goes to a database of the demo's own, `pagerduty_demo` on the server at 127.0.0.1:3306 (raw tables in
+`pagerduty_demo_raw`), never into a `lake` that server may hold; DB_URL, when set, names another.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ingestion.database import Database, database_from_env
+from ingestion.database import Database, parse_db_url
 from runner.cli import main as run_main
 
 from .private_server import HOW_TO_GET_ONE, answers, private_server
@@ -23,8 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+DEMO_DB_URL = "mysql://root@127.0.0.1:3306/pagerduty_demo"
+
+
 def main() -> int:
-    database = database_from_env()
+    database = parse_db_url(os.environ.get("DB_URL") or DEMO_DB_URL)
+    os.environ["DB_URL"] = os.environ.get("DB_URL") or DEMO_DB_URL
+    print(f"Demo database: {database.describe()} (raw tables in {database.raw_name})", flush=True)
     if answers(database):
         return _demo(database)
     print(

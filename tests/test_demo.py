@@ -1,37 +1,76 @@
-"""`make demo`'s script, as a user runs it: against the database in DB_URL, and with no database at all."""
+"""`make demo`'s script, as a user runs it: into its own database by default, into DB_URL when set, and with
+no database server at all."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-from pathlib import Path
+from datetime import date
+from decimal import Decimal
 
-from .conftest import query
+from ingestion.database import drop_databases, parse_db_url
 
-ROOT = Path(__file__).resolve().parent.parent
+from .helpers import ROOT, lake
 
 
-def demo(db_url: str) -> subprocess.CompletedProcess:
+def demo(db_url: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DB_URL"}
+    if db_url:
+        env["DB_URL"] = db_url
     return subprocess.run(
-        [sys.executable, "-m", "scripts.demo"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "DB_URL": db_url},
+        [sys.executable, "-m", "scripts.demo"], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
     )
 
 
-def test_demo_into_db_url(database) -> None:
+def printed_table(stdout: str, heading: str) -> list[tuple[str, ...]]:
+    """The rows the demo printed under a heading: '  2026-03  ...' lines until a blank line."""
+    lines = stdout.split(heading, 1)[1].splitlines()[2:]
+    rows = []
+    for line in lines:
+        if not re.match(r"^  \d{4}-\d\d ", line):
+            break
+        rows.append(tuple(line.split()))
+    return rows
+
+
+def test_demo_into_db_url_prints_the_views(database) -> None:
     result = demo(f"mysql://root@{database.host}:{database.port}/{database.name}")
     assert result.returncode == 0, result.stderr
-    assert "2,000 incidents in" in result.stdout
-    assert "MTTR by month (dora_mttr_monthly)" in result.stdout
-    assert "Change failure rate by month (dora_cfr_monthly)" in result.stdout
-    assert query(database, "SELECT COUNT(*) FROM issues WHERE type = 'INCIDENT'", database=database.name) == [
-        (2000,)
+    assert f"Demo database: root@{database.host}:{database.port}/{database.name}" in result.stdout
+    assert lake(database, "SELECT COUNT(*) FROM issues WHERE type = 'INCIDENT'") == [(2000,)]
+    mttr = printed_table(result.stdout, "MTTR by month (dora_mttr_monthly):")
+    assert mttr == [
+        (f"{m:%Y-%m}", f"{n:,}", f"{minutes:,}", str(hours), level)
+        for m, n, minutes, hours, level in lake(
+            database,
+            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level FROM dora_mttr_monthly ORDER BY month",
+        )
     ]
+    cfr = printed_table(result.stdout, "Change failure rate by month (dora_cfr_monthly)")
+    rows = lake(
+        database,
+        "SELECT month, deployments, failed_deployments, change_failure_rate, level FROM dora_cfr_monthly ORDER BY month",
+    )
+    assert cfr == [(f"{m:%Y-%m}", f"{d:,}", f"{f:,}", f"{r:.1%}", level) for m, d, f, r, level in rows]
+    assert len(mttr) >= 12 and len(cfr) >= 3
+    assert all(isinstance(r[0], date) and isinstance(r[3], Decimal) for r in rows)
+
+
+def test_demo_writes_into_a_database_of_its_own_by_default() -> None:
+    own = parse_db_url("mysql://root@127.0.0.1:3306/pagerduty_demo")
+    drop_databases(own)
+    try:
+        result = demo(None)
+        assert result.returncode == 0, result.stderr
+        assert (
+            "Demo database: root@127.0.0.1:3306/pagerduty_demo (raw tables in pagerduty_demo_raw)"
+            in result.stdout
+        )
+        assert lake(own, "SELECT COUNT(*) FROM issues") == [(2000,)]
+    finally:
+        drop_databases(own)
 
 
 def test_demo_starts_a_private_server_when_none_answers() -> None:

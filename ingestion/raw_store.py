@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Optional
 
 import orjson
@@ -202,8 +203,8 @@ class RawLoad:
         conn = self.database.connect(self.database.raw_name, local_infile=self._local_infile)
         self._conn = conn
         with conn.cursor() as cur:
-            # no gap locks: a load completing (INSERT ... SELECT from the versions) never deadlocks with another
-            # load appending versions beside it
+            # no gap locks: a load completing (INSERT ... SELECT from the versions) never deadlocks with
+            # another load appending versions beside it
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cur.execute("SELECT GET_LOCK(%s, 0)", (_load_lock(self.load_id),))
             if cur.fetchone()[0] != 1:
@@ -278,7 +279,7 @@ class RawLoad:
                 if self._send_error is None:
                     table, names, payload, count = item
                     write = self._load_data if self._local_infile else self._insert
-                    _retrying(lambda: write(table, names, payload, count))
+                    _retrying(partial(write, table, names, payload, count))
                     checkpoint(f"write:{table.name}")
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
                 self._send_error = exc

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from ingestion.database import Database
-from ingestion.raw_store import forget_connection_scopes
 from ingestion.pipeline import ConnectionSpec
+from ingestion.raw_store import forget_connection_scopes
 
 from .connections import check_proxy_url, endpoint_policy, validate_connection
 from .crypto import (

@@ -67,7 +67,7 @@ def run_dbt(
 
 
 def _checkpoint_after_node(event) -> None:  # noqa: ANN001 - dbt's EventMsg
-    """Crash-safety tests can stop the process dead after a given model is built (ingestion/checkpoints.py)."""
+    """Crash-safety tests can stop the process dead after a given model is built (ingestion/checkpoints)."""
     if event.info.name == "NodeFinished":
         checkpoint(f"dbt:{event.data.node_info.node_name}")
 

@@ -5,6 +5,9 @@ table, between tables, inside the completing transaction, between dbt models). W
 PAGERDUTY_DORA_PAUSE_AT names a checkpoint, the process prints `paused at <name>` on stderr when it reaches
 it and waits there to be killed. `name#N` pauses at the N-th time the checkpoint is reached. Unset, a
 checkpoint costs one dictionary look-up.
+
+PAGERDUTY_DORA_CHUNK_ROWS, the other test hook, makes raw tables be written in smaller chunks, so that a
+test can stop a process between two chunks of one table.
 """
 
 from __future__ import annotations
@@ -34,3 +37,9 @@ def checkpoint(name: str) -> None:
     print(f"paused at {wanted}", file=sys.stderr, flush=True)
     while True:  # until the test kills the process
         time.sleep(3600)
+
+
+def chunk_rows(default: int = 5000) -> int:
+    """Rows per raw write statement (see the module's doc)."""
+    value = os.environ.get("PAGERDUTY_DORA_CHUNK_ROWS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default

@@ -129,12 +129,12 @@ def read_deployments(path: str) -> DeploymentsFile:
     return DeploymentsFile(path, tuple(rows))
 
 
-def load_deployments(database: Database, deployments: DeploymentsFile) -> int:
+def load_deployments(database: Database, deployments: DeploymentsFile, bulk_load: str = "auto") -> int:
     """Replace the deployments the lake holds from a file with this file's, in one load."""
     database.claim()
     ensure_schema(database)
     clean_abandoned(database)
-    with RawLoad(database, "deployments", None, "deployments") as load:
+    with RawLoad(database, "deployments", None, "deployments", bulk_load=bulk_load) as load:
         load.write(DEPLOYMENTS, deployments.rows)
         load.complete(state={"file": deployments.path, "rows": len(deployments.rows)})
     return len(deployments.rows)

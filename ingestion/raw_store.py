@@ -41,17 +41,20 @@ from typing import Any, Optional
 import orjson
 import pymysql
 
-from .checkpoints import checkpoint
+from .checkpoints import checkpoint, chunk_rows
 from .database import Database
 from .pagerduty.records import DEPLOYMENTS, PAGERDUTY_TABLES, RAW_TABLES, RawTable, Row
 
 LOADS = "_loads"
 SCOPES = "_scopes"
 COMPLETION_WAIT_SECONDS = 3600
-CHUNK_ROWS = int(os.environ.get("PAGERDUTY_DORA_CHUNK_ROWS") or 5000)
-"""Rows per LOAD DATA statement: about 14 MB of incidents, written while the next pages arrive."""
+CHUNK_ROWS = 5000
+"""Rows per LOAD DATA statement: about 14 MB of incidents, written while the next pages arrive (crash-safety
+tests make it smaller: ingestion/checkpoints.py)."""
 BULK_LOAD_ENV = "PAGERDUTY_DORA_BULK_LOAD"
-"""`insert` makes the writer use multi-row INSERTs even where the server accepts LOAD DATA LOCAL INFILE."""
+BULK_LOAD_MODES = ("auto", "insert")
+"""auto: LOAD DATA LOCAL INFILE where the server accepts it (MariaDB does by default), multi-row INSERTs where
+it refuses (MySQL 8's default); insert: INSERTs always."""
 
 PENDING, COMPLETED, ABANDONED = "pending", "completed", "abandoned"
 
@@ -178,7 +181,14 @@ class _Buffer:
 class RawLoad:
     """One load into the raw database: rows written as they come, visible only once `complete()` commits."""
 
-    def __init__(self, database: Database, kind: str, connection_id: Optional[int], scope_key: Optional[str]):
+    def __init__(
+        self,
+        database: Database,
+        kind: str,
+        connection_id: Optional[int],
+        scope_key: Optional[str],
+        bulk_load: str = "auto",
+    ):
         self.database = database
         self.kind = kind
         self.connection_id = connection_id
@@ -193,7 +203,8 @@ class RawLoad:
         self._python = {t.name: [_python(c.kind) for c in t.columns] for t in RAW_TABLES}
         self._conn: Optional[pymysql.connections.Connection] = None
         self._reader: Optional[pymysql.connections.Connection] = None
-        self._local_infile = os.environ.get(BULK_LOAD_ENV, "").strip().lower() != "insert"
+        self._local_infile = bulk_load != "insert"
+        self._chunk_rows = chunk_rows(CHUNK_ROWS)
         self._chunks: queue.Queue = queue.Queue(maxsize=2)
         self._sender: Optional[threading.Thread] = None
         self._send_error: Optional[BaseException] = None
@@ -257,7 +268,7 @@ class RawLoad:
         buffer = self._buffers.setdefault(table.name, _Buffer(table))
         for row in rows:
             buffer.rows.append(row)
-            if len(buffer.rows) >= CHUNK_ROWS:
+            if len(buffer.rows) >= self._chunk_rows:
                 self._flush(buffer)
 
     def flush(self) -> None:

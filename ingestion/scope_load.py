@@ -27,6 +27,7 @@ from .pagerduty import (
     TimeFormatError,
     pagerduty_source,
 )
+from .pagerduty.endpoints import EndpointPolicy
 from .pagerduty.records import CHANGE_EVENTS, INCIDENTS, LOG_ENTRIES, SERVICES
 from .raw_store import LakeScope, LoadError, RawLoad, clean_abandoned, ensure_schema, scope_state
 
@@ -90,6 +91,8 @@ def load_scope(
     retry: Optional[RetryPolicy] = None,
     on_progress: Optional[Callable[[LoadStats, int], None]] = None,
     on_phase: Optional[Callable[[str], None]] = None,
+    policy: Optional[EndpointPolicy] = None,
+    bulk_load: str = "auto",
 ) -> ScopeResult:
     """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message."""
     say = on_phase or (lambda message: None)
@@ -105,11 +108,12 @@ def load_scope(
         retry or RetryPolicy(),
         proxy=connection.proxy,
         rate_limit_per_hour=connection.rate_limit_per_hour,
+        policy=policy,
     )
     if on_progress:
         stats.listeners.append(lambda s: on_progress(s, client.requests_made))
     started = time.monotonic()
-    load = RawLoad(database, "pagerduty", connection.id, key)
+    load = RawLoad(database, "pagerduty", connection.id, key, bulk_load=bulk_load)
     try:
         state = ScopeState.from_json(scope_state(database, key))
         source = pagerduty_source(

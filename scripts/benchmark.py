@@ -20,8 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingestion.database import database_from_env, parse_db_url
-from ingestion.pipeline import drop_databases
+from ingestion.database import database_from_env, drop_databases, parse_db_url
 
 from .simulator_process import SIM_TOKEN, reset_stats, served_requests, simulator
 

@@ -16,7 +16,7 @@ from ingestion.database import Database, drop_databases, parse_db_url
 from simulator import SimulatorServer, generate
 from simulator.server import SERVER_KEYS
 
-from .helpers import FAST_RETRY, SERVER_URL, SIM_TOKEN, query  # noqa: F401 - re-exported for older tests
+from .helpers import SERVER_URL, SIM_TOKEN
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,10 +47,11 @@ def database(db_server: str) -> Iterator[Database]:
         drop_databases(db)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def simulator() -> Iterator[Callable[..., SimulatorServer]]:
     """Start simulated PagerDuty accounts: simulator(seed=.., size=.., account_time_zone=.., ...) generates
-    one (or takes dataset=) and serves it on a free port; all are stopped after the test."""
+    one (or takes dataset=) and serves it on a free port; all are stopped when the module's tests are done.
+    A test that changes an account starts its own."""
     servers: list[SimulatorServer] = []
 
     def start(dataset=None, **kwargs) -> SimulatorServer:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional
+
+import requests
 
 from ingestion.database import Database
 from ingestion.pagerduty import RetryPolicy
@@ -21,6 +25,8 @@ SERVER_URL = os.environ.get("TEST_DB_SERVER_URL", "mysql://root@127.0.0.1:3306")
 SIM_TOKEN = "sim-test-token-6f1e2d"
 FAST_RETRY = RetryPolicy(max_attempts=6, backoff_factor=0.02, max_delay=2.0, timeout=10.0)
 SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
+SECRET = "api-test-secret-42"
+"""ENCRYPTION_SECRET of the servers and commands the tests start."""
 
 
 def query(db: Database, sql: str, *args: object, database: Optional[str] = None) -> list[tuple]:
@@ -114,3 +120,44 @@ def run_cli(
 def write_json(path: Path, value: Any) -> str:
     path.write_text(value if isinstance(value, str) else json.dumps(value))
     return str(path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(db: Database, *args: str, **env: str) -> tuple[subprocess.Popen, str]:
+    """`run.py serve` on a free port of 127.0.0.1 (extra `args` go to serve, `env` to its environment, over
+    DB_URL and ENCRYPTION_SECRET), once it answers /ping: (the process, its base URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), *args],
+        env={**os.environ, "DB_URL": db_url(db), "ENCRYPTION_SECRET": SECRET, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/ping", timeout=1).ok:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read() if proc.stderr else "server did not start")
+
+
+def wait_for_pipeline(base: str, pipeline_id: int, timeout: float = 180) -> dict:
+    """The pipeline once it completed or failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pipeline = requests.get(f"{base}/pipelines/{pipeline_id}", timeout=10).json()
+        if pipeline["status"] in ("TASK_COMPLETED", "TASK_FAILED"):
+            return pipeline
+        time.sleep(0.5)
+    raise AssertionError(f"pipeline {pipeline_id} still running")

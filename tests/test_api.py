@@ -5,70 +5,24 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from simulator.data import generate
-from simulator.server import SimulatorServer
-
-from .conftest import SIM_TOKEN, query
-
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "api-test-secret-42"
-SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(database, *args: str, **env_extra: str):
-    """`run.py serve` on a free port of 127.0.0.1 (extra `args` go to serve), once it answers /ping."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
-        "ENCRYPTION_SECRET": SECRET,
-        **env_extra,
-    }
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/ping", timeout=1).ok:
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read() if proc.stderr else "server did not start")
+from .helpers import ROOT, SECRET, SEED_BLUEPRINT, SIM_TOKEN, query, serve, wait_for_pipeline
 
 
 @pytest.fixture
-def sim():
-    server = SimulatorServer(generate(seed=51, size=300, services=2, days=60), token=SIM_TOKEN)
-    server.start()
-    yield server
-    server.stop()
+def sim(simulator):
+    return simulator(seed=51, size=300, services=2, days=60)
 
 
 @pytest.fixture
 def api(database):
-    proc, base = start_server(database)
+    proc, base = serve(database)
     yield base
     proc.terminate()
     proc.wait(timeout=30)
@@ -106,16 +60,6 @@ SEED_CURL_TRIGGER = """curl --location --request POST 'http://localhost:8080/blu
 --header 'Content-Type: application/json'"""
 
 
-def wait_for(base: str, pipeline_id: int, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pipeline = requests.get(f"{base}/pipelines/{pipeline_id}", timeout=10).json()
-        if pipeline["status"] in ("TASK_COMPLETED", "TASK_FAILED"):
-            return pipeline
-        time.sleep(0.5)
-    raise AssertionError(f"pipeline {pipeline_id} still running")
-
-
 def test_seed_curl_commands_verbatim(api, database, sim) -> None:
     connection = curl(SEED_CURL_CONNECTION, api)
     assert connection["id"] == 1 and connection["name"] == "PagerDuty-test1"
@@ -131,7 +75,7 @@ def test_seed_curl_commands_verbatim(api, database, sim) -> None:
 
     pipeline = curl(SEED_CURL_TRIGGER.replace("<blueprintId>", str(blueprint["id"])), api)
     assert pipeline["status"] in ("TASK_CREATED", "TASK_RUNNING")
-    done = wait_for(api, pipeline["id"])
+    done = wait_for_pipeline(api, pipeline["id"])
     assert done["status"] == "TASK_COMPLETED", done
     assert done["incidents"] == 300 and done["dbtResult"].startswith("dbt build:")
     assert query(database, "SELECT COUNT(*) FROM issues WHERE type = 'INCIDENT'", database=database.name) == [
@@ -221,7 +165,7 @@ def test_blueprint_errors_and_conflict(api, database, sim) -> None:
     second = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger")
     assert second.status_code == 409 and second.json()["pipelineId"] == first["id"]
     sim.set_faults()
-    assert wait_for(api, first["id"])["status"] == "TASK_COMPLETED"
+    assert wait_for_pipeline(api, first["id"])["status"] == "TASK_COMPLETED"
     renamed = requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"name": "renamed"})
     assert renamed.status_code == 200 and renamed.json()["name"] == "renamed"
     assert requests.delete(f"{api}/blueprints/{blueprint['id']}").status_code == 200
@@ -247,7 +191,7 @@ def test_cron_blueprint_fires_on_its_own(api, database, sim) -> None:
 def test_restart_marks_abandoned_pipelines_failed(database) -> None:
     """Records whose process is gone (API or CLI alike) are failed when the server starts; a record whose
     process still runs (it holds its owner lock: here, this test) is left running."""
-    proc, base = start_server(database)
+    proc, base = serve(database)
     proc.terminate()
     proc.wait(timeout=30)
     alive = database.connect(database.name)
@@ -259,11 +203,14 @@ def test_restart_marks_abandoned_pipelines_failed(database) -> None:
                 " VALUES (1, 'x', 'TASK_RUNNING', NOW(), 'gone-1'), (NULL, 'cli-run', 'TASK_RUNNING', NOW(), 'gone-2'),"
                 " (NULL, 'cli-run', 'TASK_RUNNING', NOW(), 'still-running')"
             )
-        proc, base = start_server(database)
+        proc, base = serve(database)
         try:
             for pipeline_id in (1, 2):
                 pipeline = requests.get(f"{base}/pipelines/{pipeline_id}", timeout=10).json()
-                assert pipeline["status"] == "TASK_FAILED" and "stopped before it finished" in pipeline["message"]
+                assert (
+                    pipeline["status"] == "TASK_FAILED"
+                    and "stopped before it finished" in pipeline["message"]
+                )
             assert requests.get(f"{base}/pipelines/3", timeout=10).json()["status"] == "TASK_RUNNING"
         finally:
             proc.terminate()
@@ -273,7 +220,7 @@ def test_restart_marks_abandoned_pipelines_failed(database) -> None:
 
 
 def test_api_token_guards_everything_but_ping(database) -> None:
-    proc, base = start_server(database, API_TOKEN="s3cret-api-token")
+    proc, base = serve(database, API_TOKEN="s3cret-api-token")
     try:
         assert requests.get(f"{base}/ping", timeout=10).status_code == 200
         assert requests.get(f"{base}/blueprints", timeout=10).status_code == 401
@@ -325,7 +272,7 @@ def test_api_and_cli_share_connections_and_pipelines(api, database, sim) -> None
     assert "from-cli" in listed.stdout and "from-api" in listed.stdout and SIM_TOKEN not in listed.stdout
     blueprint = requests.post(f"{api}/blueprints", json=SEED_BLUEPRINT).json()
     pipeline = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger").json()
-    wait_for(api, pipeline["id"])
+    wait_for_pipeline(api, pipeline["id"])
     shown = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "pipelines", "show", str(pipeline["id"])],
         env=env,
@@ -337,7 +284,7 @@ def test_api_and_cli_share_connections_and_pipelines(api, database, sim) -> None
 
 def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim, tmp_path) -> None:
     sim.set_faults(slow_every=1, slow_seconds=0.5)
-    proc, base = start_server(database, TMPDIR=str(tmp_path))
+    proc, base = serve(database, TMPDIR=str(tmp_path))
     try:
         requests.post(
             f"{base}/plugins/pagerduty/connections",
@@ -355,5 +302,10 @@ def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim, tmp_path) -
         pipeline["id"],
         database=database.name,
     )
-    assert rows == [("TASK_FAILED", "the process running this pipeline stopped before it finished (killed, or the server stopped)")]
+    assert rows == [
+        (
+            "TASK_FAILED",
+            "the process running this pipeline stopped before it finished (killed, or the server stopped)",
+        )
+    ]
     assert list(tmp_path.iterdir()) == []  # nor any of its incident data in the temp directory

@@ -10,53 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from simulator.data import generate
-from simulator.server import SimulatorServer
-
-from .conftest import SIM_TOKEN, query
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
+from .helpers import ROOT, SEED_BLUEPRINT, SIM_TOKEN, db_url, query, run_cli, write_json
 
 
 @pytest.fixture(scope="module")
-def sim():
-    server = SimulatorServer(generate(seed=21, size=400, services=3, days=200), token=SIM_TOKEN)
-    server.start()
-    yield server
-    server.stop()
+def sim(simulator):
+    return simulator(seed=21, size=400, services=3, days=200)
 
 
-def run_cli(
-    tmp_path: Path, database, blueprint, connections, env_extra=None, extra_args=()
-) -> subprocess.CompletedProcess:
-    bp = tmp_path / "blueprint.json"
-    bp.write_text(blueprint if isinstance(blueprint, str) else json.dumps(blueprint))
-    cn = tmp_path / "connections.json"
-    cn.write_text(json.dumps(connections))
-    env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
-    env.update(env_extra or {})
-    return subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "run.py"),
-            "run",
-            "--blueprint",
-            str(bp),
-            "--connections",
-            str(cn),
-            *extra_args,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+def run_blueprint(tmp_path: Path, database, blueprint, connections, env_extra=None, extra_args=()):
+    """`run.py run` with this blueprint and these connections, written to files as a user would."""
+    bp = write_json(tmp_path / "blueprint.json", blueprint)
+    cn = write_json(tmp_path / "connections.json", connections)
+    return run_cli(database, "run", "--blueprint", bp, "--connections", cn, *extra_args, env=env_extra)
 
 
 def test_seed_blueprint_runs_verbatim(tmp_path, database, sim) -> None:
     conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": "${PD_TOKEN}"}]
-    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, {"PD_TOKEN": SIM_TOKEN})
+    result = run_blueprint(tmp_path, database, SEED_BLUEPRINT, conns, {"PD_TOKEN": SIM_TOKEN})
     assert result.returncode == 0, result.stderr
     assert "400 incidents" in result.stdout and "first load" in result.stdout
     assert query(database, "SELECT COUNT(*) FROM incidents") == [(400,)]
@@ -66,7 +37,7 @@ def test_seed_blueprint_runs_verbatim(tmp_path, database, sim) -> None:
 def test_bad_token_exits_1_with_one_clear_line_and_no_token(tmp_path, database, sim) -> None:
     token = "u+VeryS3cretToken"
     conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": token}]
-    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns)
+    result = run_blueprint(tmp_path, database, SEED_BLUEPRINT, conns)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
@@ -79,7 +50,7 @@ def test_bad_token_exits_1_with_one_clear_line_and_no_token(tmp_path, database, 
 
 def test_malformed_blueprint_exits_2_and_writes_nothing(tmp_path, database, sim) -> None:
     conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
-    result = run_cli(tmp_path, database, '{"name": "broken",\n  "settings": }', conns)
+    result = run_blueprint(tmp_path, database, '{"name": "broken",\n  "settings": }', conns)
     assert result.returncode == 2
     assert "invalid JSON at line 2 column 15" in result.stderr
     with database.connect() as conn, conn.cursor() as cur:
@@ -89,43 +60,53 @@ def test_malformed_blueprint_exits_2_and_writes_nothing(tmp_path, database, sim)
 
 def test_unknown_connection_exits_2(tmp_path, database, sim) -> None:
     conns = [{"id": 2, "name": "other", "endpoint": sim.url, "token": SIM_TOKEN}]
-    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns)
+    result = run_blueprint(tmp_path, database, SEED_BLUEPRINT, conns)
     assert result.returncode == 2
     assert "settings.connections[0].connectionId: no PagerDuty connection with id 1" in result.stderr
 
 
-def test_sigterm_stops_the_run_with_exit_130(tmp_path, database) -> None:
-    server = SimulatorServer(generate(seed=8, size=3000, services=2, days=100), token=SIM_TOKEN)
-    server.start()
-    server.set_faults(slow_every=1, slow_seconds=0.3)
-    try:
-        bp, cn = tmp_path / "b.json", tmp_path / "c.json"
-        bp.write_text(json.dumps(SEED_BLUEPRINT))
-        cn.write_text(json.dumps([{"id": 1, "name": "slow", "endpoint": server.url, "token": SIM_TOKEN}]))
-        env = {**os.environ, "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}"}
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp), "--connections", str(cn)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        import time
-
-        time.sleep(4)
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 130, stderr
-        assert "error: interrupted" in stderr
-    finally:
-        server.stop()
+def test_sigterm_stops_the_run_with_exit_130_and_nothing_committed(tmp_path, database, sim) -> None:
+    """An orchestrator's SIGTERM mid-collection: exit 130, one line, nothing of the load visible, the run's
+    record failed; the next run loads everything."""
+    bp = write_json(tmp_path / "b.json", SEED_BLUEPRINT)
+    cn = write_json(tmp_path / "c.json", [{"id": 1, "name": "sim", "endpoint": sim.url, "token": SIM_TOKEN}])
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", bp, "--connections", cn],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DB_URL": db_url(database), "PAGERDUTY_DORA_PAUSE_AT": "collect:incidents"},
+        cwd=ROOT,
+    )
+    while "paused at collect:incidents" not in proc.stderr.readline():
+        assert proc.poll() is None
+    proc.terminate()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert [line for line in stderr.splitlines() if line.startswith("error:")] == [
+        "error: interrupted; the interrupted load was not committed"
+    ]
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(0,)]
+    assert query(database, "SELECT status FROM _loads") == [("pending",)]  # its process is gone: the next run
+    # deletes its rows
+    assert query(database, "SELECT status, message FROM _devlake_pipelines", database=database.name) == [
+        ("TASK_FAILED", "interrupted")
+    ]
+    again = run_cli(database, "run", "--blueprint", bp, "--connections", cn, "--skip-dbt")
+    assert again.returncode == 0, again.stderr
+    assert "400 incidents (first load)" in again.stdout
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(400,)]
+    assert query(database, "SELECT status FROM _loads ORDER BY started_at") == [
+        ("abandoned",),
+        ("completed",),
+    ]
 
 
 def test_bad_deployments_csv_exits_2_before_writing(tmp_path, database, sim) -> None:
     bad = tmp_path / "deploys.csv"
     bad.write_text("id,service_id,finished_at\nx,PSVC001,2026-01-01T00:00:00Z\n")
     conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
-    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--deployments", str(bad)))
+    result = run_blueprint(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--deployments", str(bad)))
     assert result.returncode == 2
     assert "missing column(s) result, environment" in result.stderr
     with database.connect() as conn, conn.cursor() as cur:
@@ -148,7 +129,7 @@ def test_v2_blueprint_loads_only_the_named_service(tmp_path, database, sim) -> N
         },
     }
     conns = [{"id": 1, "name": "sim", "endpoint": sim.url, "token": SIM_TOKEN}]
-    result = run_cli(tmp_path, database, blueprint, conns)
+    result = run_blueprint(tmp_path, database, blueprint, conns)
     assert result.returncode == 0, result.stderr
     expected = sum(
         1 for slot in range(len(sim.dataset)) if sim.dataset.render(slot)["service"]["id"] == service_id
@@ -169,7 +150,7 @@ def test_two_connections_side_by_side_one_failing(tmp_path, database, sim) -> No
         {"id": 1, "name": "good", "endpoint": sim.url, "token": SIM_TOKEN},
         {"id": 2, "name": "bad", "endpoint": sim.url, "token": "not-the-token"},
     ]
-    result = run_cli(tmp_path, database, blueprint, conns)
+    result = run_blueprint(tmp_path, database, blueprint, conns)
     assert result.returncode == 1
     assert "error: connection 'bad' (id 2): PagerDuty refused the token" in result.stderr
     assert "1 of 2 scopes loaded, 400 incidents" in result.stdout
@@ -187,7 +168,7 @@ def test_two_good_connections_collected_side_by_side(tmp_path, database, sim) ->
     second["scope"][0]["options"]["connectionId"] = 2
     blueprint["settings"]["connections"].append(second)
     conns = [{"id": i, "name": f"c{i}", "endpoint": sim.url, "token": SIM_TOKEN} for i in (1, 2)]
-    result = run_cli(tmp_path, database, blueprint, conns)
+    result = run_blueprint(tmp_path, database, blueprint, conns)
     assert result.returncode == 0, result.stderr
     assert query(
         database, "SELECT connection_id, COUNT(*) FROM incidents GROUP BY connection_id ORDER BY 1"
@@ -197,7 +178,7 @@ def test_two_good_connections_collected_side_by_side(tmp_path, database, sim) ->
 
 def test_json_lines_log_mode(tmp_path, database, sim) -> None:
     conns = [{"id": 1, "name": "PagerDuty-test1", "endpoint": sim.url, "token": SIM_TOKEN}]
-    result = run_cli(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--log-format", "json"))
+    result = run_blueprint(tmp_path, database, SEED_BLUEPRINT, conns, extra_args=("--log-format", "json"))
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     events = {r["event"]: r for r in records}
@@ -232,7 +213,7 @@ def test_invalid_blueprints_exit_2_and_touch_nothing(tmp_path, database, sim, ch
         target[int(last) if last.isdigit() else last] = value
     conns = [{"id": 1, "name": "x", "endpoint": sim.url, "token": SIM_TOKEN}]
     requests_before = sim.stats()["requests"]
-    result = run_cli(tmp_path, database, blueprint, conns)
+    result = run_blueprint(tmp_path, database, blueprint, conns)
     assert result.returncode == 2
     assert message in result.stderr
     assert all(line.startswith("error: ") for line in result.stderr.splitlines())
@@ -243,20 +224,8 @@ def test_invalid_blueprints_exit_2_and_touch_nothing(tmp_path, database, sim, ch
 
 
 def test_run_without_connections_file_and_none_saved(tmp_path, database, sim) -> None:
-    bp = tmp_path / "blueprint.json"
-    bp.write_text(json.dumps(SEED_BLUEPRINT))
-    env = {
-        **os.environ,
-        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
-        "ENCRYPTION_SECRET": "some-secret-123",
-    }
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "run", "--blueprint", str(bp)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    bp = write_json(tmp_path / "blueprint.json", SEED_BLUEPRINT)
+    result = run_cli(database, "run", "--blueprint", bp, env={"ENCRYPTION_SECRET": "some-secret-123"})
     assert result.returncode == 2
     assert "no PagerDuty connection with id 1" in result.stderr
     with database.connect() as conn, conn.cursor() as cur:

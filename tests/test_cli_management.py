@@ -3,48 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from simulator.data import generate
-from simulator.server import SimulatorServer
+from .helpers import SEED_BLUEPRINT, SIM_TOKEN, query, run_cli
 
-from .conftest import SIM_TOKEN, query
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED_BLUEPRINT = json.loads((ROOT / "examples" / "blueprint.json").read_text())
 SECRET = "correct-horse-battery-staple"
 
 
 @pytest.fixture(scope="module")
-def sim():
-    server = SimulatorServer(generate(seed=31, size=300, services=2, days=60), token=SIM_TOKEN)
-    server.start()
-    yield server
-    server.stop()
+def sim(simulator):
+    return simulator(seed=31, size=300, services=2, days=60)
 
 
 def cli(
     database, *args: str, env: dict | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
-    full_env = {
-        **os.environ,
-        "DB_URL": f"mysql://root@{database.host}:{database.port}/{database.name}",
-        "ENCRYPTION_SECRET": SECRET,
-        "PD_TOKEN": SIM_TOKEN,
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=stdin,
-        timeout=300,
+    """run.py with a secret for saved connections, and the simulator's token in PD_TOKEN."""
+    return run_cli(
+        database, *args, env={"ENCRYPTION_SECRET": SECRET, "PD_TOKEN": SIM_TOKEN, **(env or {})}, stdin=stdin
     )
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ingestion.database import DatabaseUrlError, parse_db_url
-from runner.blueprint import parse_blueprint
-from runner.connections import parse_connections
+from runner.blueprints import parse_blueprint
+from runner.connections.files import parse_connections
 from runner.errors import InputError
 
 SEED_BLUEPRINT = {
@@ -178,7 +178,7 @@ def test_v2_blueprint_problems_have_paths() -> None:
 
 
 def test_a_token_is_expanded_only_from_a_connections_file() -> None:
-    from runner.connections import validate_connection
+    from runner.connections.files import validate_connection
 
     item = {"id": 1, "name": "x", "endpoint": "https://api.pagerduty.com", "token": "${PD_TOKEN}"}
     literal = validate_connection(item, "body")  # as the API and `connections add` take it: exactly as sent
@@ -223,7 +223,7 @@ def test_time_ranges_out_of_bounds(value: str, message: str) -> None:
 
 
 def test_scopes_per_blueprint_are_limited() -> None:
-    from runner.blueprint import MAX_SCOPES
+    from runner.blueprints import MAX_SCOPES
 
     doc = copy.deepcopy(V2_BLUEPRINT)
     doc["settings"]["connections"][0]["scopes"] = [{"scopeId": f"P{i:04d}"} for i in range(MAX_SCOPES)]

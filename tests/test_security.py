@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingestion.database import parse_db_url
+from ingestion.database import drop_databases, parse_db_url
 from ingestion.pagerduty.endpoints import (
     EndpointPolicy,
     EndpointRefused,
@@ -37,17 +37,23 @@ from ingestion.pagerduty.endpoints import (
     is_loopback_host,
     policy_from_env,
 )
-from ingestion.pipeline import drop_databases
-from runner import connection_store
 from runner.api import blueprint_store
-from runner.connection_store import ConnectionStore
-from runner.crypto import KDF_TABLE, SCRYPT_N, SecretError, derive_key, legacy_encrypt
+from runner.connections import store as connection_store
+from runner.connections.crypto import KDF_TABLE, SCRYPT_N, SecretError, derive_key, legacy_encrypt
+from runner.connections.store import ConnectionStore
 from runner.lake_tables import connect_with_table
-from simulator.data import generate
-from simulator.server import SimulatorServer
 
-from .conftest import SERVER_URL, SIM_TOKEN, query
-from .test_api import ROOT, SECRET, SEED_BLUEPRINT, free_port, start_server, wait_for
+from .helpers import (
+    ROOT,
+    SECRET,
+    SEED_BLUEPRINT,
+    SERVER_URL,
+    SIM_TOKEN,
+    free_port,
+    query,
+    serve,
+    wait_for_pipeline,
+)
 
 AWS_SECRET = "aws-secret-key-9c1d7f3b5e"
 API_TOKEN = "api-token-for-tests-3141"
@@ -166,16 +172,13 @@ def stored(database, sql: str, *args) -> list[tuple]:
 
 
 @pytest.fixture
-def sim():
-    server = SimulatorServer(generate(seed=14, size=200, services=2, days=60), token=SIM_TOKEN)
-    server.start()
-    yield server
-    server.stop()
+def sim(simulator):
+    return simulator(seed=14, size=200, services=2, days=60)
 
 
 @pytest.fixture
 def server(database):
-    proc, base = start_server(database, AWS_SECRET_ACCESS_KEY=AWS_SECRET)
+    proc, base = serve(database, AWS_SECRET_ACCESS_KEY=AWS_SECRET)
     yield base
     stop(proc)
 
@@ -316,7 +319,7 @@ def test_binding_beyond_loopback_needs_api_token(database) -> None:
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/ping", timeout=2)
 
-    proc, base = start_server(database, "--host", "0.0.0.0", API_TOKEN=API_TOKEN)
+    proc, base = serve(database, "--host", "0.0.0.0", API_TOKEN=API_TOKEN)
     try:
         bearer = {"Authorization": f"Bearer {API_TOKEN}"}
         assert requests.get(f"{base}/ping", timeout=10).status_code == 200
@@ -437,7 +440,7 @@ def test_old_rows_are_reencrypted_on_first_use(database) -> None:
 
 def test_old_rows_are_reencrypted_on_first_start(database, sim) -> None:
     _legacy_rows(database, sim.url)
-    proc, base = start_server(database)
+    proc, base = serve(database)
     try:
         rows = stored(database, "SELECT token, proxy FROM _tool_pagerduty_connections ORDER BY id")
         assert [t[:3] for t, _ in rows] == ["v2:", "v2:"] and rows[1][1].startswith("v2:")
@@ -603,7 +606,7 @@ def test_api_refuses_internal_endpoints_and_proxies(database, server) -> None:
 
 
 def test_settings_let_self_hosted_gateways_in(database) -> None:
-    proc, base = start_server(database, PAGERDUTY_ALLOW_HTTP="1", PAGERDUTY_ALLOW_PRIVATE_HOSTS="1")
+    proc, base = serve(database, PAGERDUTY_ALLOW_HTTP="1", PAGERDUTY_ALLOW_PRIVATE_HOSTS="1")
     try:
         assert add(base, "gw", "http://10.20.30.40:8080").status_code == 201
         assert add(base, "px", "https://api.pagerduty.com", proxy="http://10.0.0.7:3128").status_code == 201
@@ -679,7 +682,7 @@ def test_one_bad_schedule_never_stops_another(database, sim) -> None:
             "INSERT INTO _devlake_blueprints (name, body, created_at, updated_at) VALUES (%s, %s, NOW(), NOW())",
             (bad["name"], json.dumps(bad)),
         )
-    proc, base = start_server(database)
+    proc, base = serve(database)
     try:
         assert add(base, "pd", sim.url).status_code == 201
         good = {**SEED_BLUEPRINT, "name": "every-2-seconds", "isManual": False, "cronConfig": "*/2 * * * * *"}
@@ -771,7 +774,7 @@ def test_bad_inputs_are_refused_never_500(database, server, sim) -> None:
 
 def test_concurrent_pipelines_are_limited(database, sim) -> None:
     sim.set_faults(slow_every=1, slow_seconds=0.5)
-    proc, base = start_server(database, API_MAX_PIPELINES="1")
+    proc, base = serve(database, API_MAX_PIPELINES="1")
     try:
         assert add(base, "pd", sim.url).status_code == 201
         ids = [
@@ -785,7 +788,7 @@ def test_concurrent_pipelines_are_limited(database, sim) -> None:
         assert first.status_code == 200 and second.status_code == 429
         assert "1 pipelines are running" in second.json()["message"]
         sim.set_faults()
-        wait_for(base, first.json()["id"])
+        wait_for_pipeline(base, first.json()["id"])
         deadline = time.monotonic() + 10  # the record is finished a moment before its slot is given back
         while (again := requests.post(f"{base}/blueprints/{ids[1]}/trigger", timeout=30)).status_code == 429:
             assert time.monotonic() < deadline
@@ -804,49 +807,28 @@ def test_concurrent_pipelines_are_limited(database, sim) -> None:
 
 
 # ---------------------------------------------------------------------------------- 9. the temp folder
-def _dirs(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.name.startswith("pagerduty-dora-serve-"))
+def _no_incident_data(path: Path, sim) -> None:
+    ids = {sim.dataset.render(slot)["id"].encode() for slot in range(len(sim.dataset))}
+    for item in path.rglob("*"):
+        if item.is_file():
+            content = item.read_bytes()
+            assert not any(incident_id in content for incident_id in ids), item
 
 
-def _run_until_loading(base: str) -> None:
-    pipeline = requests.post(f"{base}/blueprints/1/trigger", timeout=30).json()
-    deadline = time.monotonic() + 60
-    while requests.get(f"{base}/pipelines/{pipeline['id']}", timeout=10).json()["status"] != "TASK_RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    time.sleep(1.5)  # well into the load: the dlt working folder exists
-
-
-def test_stopped_or_killed_servers_leave_no_incident_data(database, sim, tmp_path) -> None:
-    sim.set_faults(slow_every=1, slow_seconds=0.3)
-    proc, base = start_server(database, TMPDIR=str(tmp_path))
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])
+def test_stopped_or_killed_servers_leave_no_incident_data(database, sim, tmp_path, stop_signal) -> None:
+    """Rows go from memory to the database (a memfd, never a file): a server stopped or killed while a
+    pipeline writes incidents leaves none of them in its temporary directory."""
+    proc, base = serve(database, TMPDIR=str(tmp_path), PAGERDUTY_DORA_PAUSE_AT="write:incidents")
     assert add(base, "pd", sim.url).status_code == 201
     assert requests.post(f"{base}/blueprints", json=SEED_BLUEPRINT, timeout=30).status_code == 201
-    _run_until_loading(base)
-    (private,) = _dirs(tmp_path)
-    assert any(private.iterdir())  # the pipeline's working folder is in the server's own directory
-    assert oct(private.stat().st_mode & 0o777) == "0o700"
-    stop(proc)
-    assert list(tmp_path.iterdir()) == []
-
-    proc, base = start_server(database, TMPDIR=str(tmp_path))
-    _run_until_loading(base)
-    proc.send_signal(signal.SIGKILL)
+    requests.post(f"{base}/blueprints/1/trigger", timeout=30)
+    deadline = time.monotonic() + 60
+    while "paused at write:incidents" not in proc.stderr.readline():
+        assert time.monotonic() < deadline and proc.poll() is None
+    proc.send_signal(stop_signal)
     proc.wait(timeout=30)
-    (left,) = _dirs(tmp_path)
-    assert str(proc.pid) in left.name  # a killed server cannot clean up...
-    proc, base = start_server(database, TMPDIR=str(tmp_path))
-    try:
-        assert not left.exists()  # ...the next one does, when it starts
-        assert [str(proc.pid) in d.name for d in _dirs(tmp_path)] == [True]
-        other, _ = start_server(database, "--no-schedule", TMPDIR=str(tmp_path))
-        try:  # a server that is alive keeps its directory when another starts
-            assert len(_dirs(tmp_path)) == 2
-        finally:
-            stop(other)
-    finally:
-        stop(proc)
-    assert list(tmp_path.iterdir()) == []
+    _no_incident_data(tmp_path, sim)
 
 
 # ---------------------------------------------------------------------------------- the scheduler alone
@@ -867,7 +849,7 @@ class _FakeRunner:
 
 
 def test_each_scheduler_tick_is_isolated_per_blueprint() -> None:
-    from runner.api.pipelines import Scheduler
+    from runner.api.scheduler import Scheduler
 
     items = [
         {"id": 1, "isManual": False, "cronConfig": "0 0 31 2 *"},
@@ -888,7 +870,7 @@ def test_each_scheduler_tick_is_isolated_per_blueprint() -> None:
 
 def test_a_killed_run_leaves_no_incident_data_on_disk(database, sim, tmp_path) -> None:
     """Rows go to the database from memory (a memfd, never a file): a schedule killed while it writes leaves
-    no incident anywhere under its temporary directory, and the next start removes its private folder."""
+    no incident anywhere under its temporary directory."""
     blueprint = tmp_path / "blueprint.json"
     blueprint.write_text(json.dumps({**SEED_BLUEPRINT, "isManual": False, "cronConfig": "* * * * * *"}))
     connections = tmp_path / "connections.json"
@@ -915,11 +897,4 @@ def test_a_killed_run_leaves_no_incident_data_on_disk(database, sim, tmp_path) -
         assert time.monotonic() < deadline and schedule.poll() is None, "the schedule never wrote incidents"
     schedule.send_signal(signal.SIGKILL)
     schedule.wait(timeout=30)
-    incident_ids = {sim.dataset.render(slot)["id"].encode() for slot in range(len(sim.dataset))}
-    for path in temp.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            assert not any(incident_id in content for incident_id in incident_ids), path
-    proc, _ = start_server(database, "--no-schedule", TMPDIR=str(temp))
-    stop(proc)
-    assert list(temp.iterdir()) == []
+    _no_incident_data(temp, sim)

@@ -580,9 +580,9 @@ def test_modules_import_one_way_and_name_each_concept_once() -> None:
         assert not outside, (name, outside)
     # the public names other code uses
     import simulator
-    from simulator.data import Dataset
-    from simulator.data import generate as generate_again
+    from simulator.generate import generate as generate_again
     from simulator.server import SimulatorServer
+    from simulator.store import Dataset
 
     assert simulator.generate is generate_again and simulator.Dataset is Dataset
     assert simulator.SimulatorServer is SimulatorServer and callable(simulator.running)

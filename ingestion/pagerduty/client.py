@@ -289,7 +289,6 @@ class PagerDutyClient:
             raise PagerDutyError(f"{self.connection_label}: {where} returned JSON that is not an object")
         return body
 
-
     def _check_endpoint(self) -> None:
         """Where the token may go (ingestion/pagerduty/endpoints.py): checked, names resolved, once per client
         before its first request."""

@@ -12,8 +12,6 @@ a few connection tests at once (429 past it), a few pipelines at once (429 past 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Optional
 
@@ -26,18 +24,18 @@ from starlette.exceptions import HTTPException
 
 from ingestion.database import Database
 
-from ..connection_check import CheckResult
-from ..connection_store import ConnectionStore, UnknownConnection
-from ..connections import endpoint_policy, validate_connection
-from ..crypto import ENV_VAR as SECRET_ENV_VAR
+from ..connections.check import CheckResult
+from ..connections.files import validate_connection
+from ..connections.store import ConnectionStore, UnknownConnection
 from ..errors import InputError
 from ..output import out
 from ..pipeline_records import UnknownPipeline, fail_abandoned, list_pipelines
+from ..settings import CONNECTION_TEST_SECONDS, ENCRYPTION_SECRET_ENV, MAX_BODY_BYTES, Settings
 from .blueprint_store import BlueprintStore, UnknownBlueprint, body_of
 from .connection_tests import ConnectionTester, TooManyTests
 from .guard import Guard
-from .pipelines import AlreadyRunning, PipelineRunner, Scheduler, TooManyPipelines, validate_body
-from .settings import CONNECTION_TEST_SECONDS, MAX_BODY_BYTES, ServerSettings
+from .pipeline_runner import AlreadyRunning, PipelineRunner, TooManyPipelines, validate_body
+from .scheduler import Scheduler
 
 BLUEPRINT_FIELDS = {
     "name",
@@ -117,25 +115,21 @@ def _check_blueprint(body: Any, database: Database) -> dict[str, Any]:
     return {**body, "name": blueprint.name}
 
 
-def create_app(
-    database: Database,
-    environ: Mapping[str, str] = os.environ,
-    api_token: Optional[str] = None,
-    schedule: bool = True,
-    settings: Optional[ServerSettings] = None,
-) -> FastAPI:
-    settings = settings or ServerSettings.from_env(environ)
-    api_token = api_token or settings.api_token
+def create_app(database: Database, settings: Optional[Settings] = None, schedule: bool = True) -> FastAPI:
+    """The API over a lake; `settings` (read once by run.py) say what the environment set."""
+    settings = settings or Settings.from_env()
+    environ = settings.environ
+    api_token = settings.server.api_token
     connections = ConnectionStore(database, environ)
     blueprints = BlueprintStore(database)
-    runner = PipelineRunner(database, max_running=settings.max_pipelines)
+    runner = PipelineRunner(database, settings)
     scheduler = Scheduler(runner)
-    tester = ConnectionTester(settings.max_connection_tests, CONNECTION_TEST_SECONDS)
+    tester = ConnectionTester(settings.server.max_connection_tests, CONNECTION_TEST_SECONDS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         fail_abandoned(database)
-        if environ.get(SECRET_ENV_VAR):
+        if environ.get(ENCRYPTION_SECRET_ENV):
             try:  # the key made once, and rows of earlier versions re-encrypted, before the first request
                 connections.prepare()
             except InputError as exc:
@@ -245,7 +239,7 @@ def create_app(
         fields = {**body.model_dump(), "id": 1}
         return _answer(
             await tester.run(
-                lambda: validate_connection(fields, "body", policy=endpoint_policy(environ), resolve=True)
+                lambda: validate_connection(fields, "body", policy=settings.endpoint_policy, resolve=True)
             )
         )
 

@@ -8,9 +8,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ingestion.pipeline import ConnectionSpec
+from ingestion.scope_load import ConnectionSpec
 
-from ..connection_check import CheckResult, check_connection
+from ..connections.check import CheckResult, check_connection
 from ..output import out
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Optional
 
-from ingestion.pipeline import ConnectionSpec, ScopeSpec
+from ingestion.scope_load import ConnectionSpec, ScopeSpec
 
-from .connections import check_text
+from .connections.files import check_text
 from .cron import validate_cron
 from .errors import InputError
 from .jsonfile import read_json
@@ -45,6 +45,12 @@ class Blueprint:
     name: str
     cron: str
     tasks: tuple[Task, ...]
+    project: str = ""
+    """DevLake's project: the blueprint's projectName when it has one, else its name."""
+
+    def __post_init__(self) -> None:
+        if not self.project:
+            object.__setattr__(self, "project", self.name)
 
 
 def _start_date(value: Any, where: str, now: datetime, problems: list[str]) -> Optional[datetime]:
@@ -196,11 +202,14 @@ def parse_blueprint(
                 " (split it into several blueprints)"
             )
             break
+    project = document.get("projectName")
+    if project is not None and (not isinstance(project, str) or not 0 < len(project.strip()) <= MAX_NAME):
+        problems.append(f"projectName: expected a name of 1 to {MAX_NAME} characters")
     if problems:
         if len(problems) > MAX_PROBLEMS:
             problems = problems[:MAX_PROBLEMS] + [f"... and {len(problems) - MAX_PROBLEMS} more problems"]
         raise InputError("\n".join(problems))
-    return Blueprint(name=name, cron=cron, tasks=tuple(tasks))
+    return Blueprint(name=name, cron=cron, tasks=tuple(tasks), project=(project or "").strip() or name)
 
 
 def _scope_count(task: Task) -> int:

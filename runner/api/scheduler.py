@@ -1,104 +1,15 @@
-"""Running blueprints for the API: one pipeline per blueprint at a time and at most `max_running` in all, in
-the background, and the cron schedule of enabled, non-manual blueprints."""
+"""The server's scheduler: enabled, non-manual blueprints are triggered when their cronConfig fires."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Optional
 
-from ingestion.database import Database
-
-from ..blueprint import Blueprint, parse_blueprint
-from ..cli import run_blueprint
-from ..connection_store import ConnectionStore
 from ..cron import is_manual, next_fire
 from ..errors import InputError
 from ..output import out
-from ..pipeline_records import CREATED, FAILED, PipelineRecord, fail_abandoned
-from .blueprint_store import BlueprintStore, body_of
-from .settings import DEFAULT_MAX_PIPELINES
-
-
-class AlreadyRunning(Exception):
-    def __init__(self, pipeline_id: int) -> None:
-        super().__init__(f"a pipeline of this blueprint is running already (id {pipeline_id})")
-        self.pipeline_id = pipeline_id
-
-
-class TooManyPipelines(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"{limit} pipelines are running, the most this server runs at once; try again later")
-        self.limit = limit
-
-
-def validate_body(body: Any, database: Database, force: bool = True) -> Blueprint:
-    """A blueprint body as DevLake takes it, checked against the saved connections."""
-    return parse_blueprint(body, ConnectionStore(database).specs(), force=force)
-
-
-class PipelineRunner:
-    def __init__(
-        self,
-        database: Database,
-        run: Callable[..., int] = run_blueprint,
-        max_running: int = DEFAULT_MAX_PIPELINES,
-    ) -> None:
-        self.database = database
-        self.blueprints = BlueprintStore(database)
-        self.max_running = max_running
-        self._run = run
-        self._lock = threading.Lock()
-        self._running: dict[int, int] = {}  # blueprint id -> pipeline id
-
-    def trigger(self, blueprint_id: int) -> int:
-        """Start a pipeline of the blueprint in the background and return its id at once."""
-        stored = self.blueprints.get(blueprint_id)
-        with self._lock:
-            if blueprint_id in self._running:
-                raise AlreadyRunning(self._running[blueprint_id])
-            if len(self._running) >= self.max_running:
-                raise TooManyPipelines(self.max_running)
-            record = PipelineRecord.begin(self.database, stored["name"], blueprint_id, status=CREATED)
-            self._running[blueprint_id] = record.id
-        try:
-            thread = threading.Thread(
-                target=self._execute,
-                args=(blueprint_id, body_of(stored), record),
-                daemon=True,
-                name=f"pipeline-{record.id}",
-            )
-            thread.start()
-        except BaseException as exc:
-            with self._lock:
-                self._running.pop(blueprint_id, None)
-            record.finish(FAILED, f"could not start: {type(exc).__name__}", 0, 0, 0, None)
-            raise
-        return record.id
-
-    def _execute(self, blueprint_id: int, body: dict[str, Any], record: PipelineRecord) -> None:
-        try:
-            blueprint = validate_body(body, self.database)
-            self._run(blueprint, self.database, quiet=True, record=record)
-        except InputError as exc:
-            record.finish(FAILED, str(exc).replace("\n", "; ")[:2000], 0, 0, 0, None)
-        except Exception as exc:  # noqa: BLE001 - a pipeline's failure is recorded, never kills the server
-            out.error(f"pipeline {record.id}: {type(exc).__name__}: {exc}")
-            record.finish(FAILED, f"{type(exc).__name__}: {exc}"[:2000], 0, 0, 0, None)
-        finally:
-            with self._lock:
-                self._running.pop(blueprint_id, None)
-
-    def abandon(self) -> None:
-        """The server is stopping: its pipelines in flight are recorded as failed (their loads were not
-        committed, so the next run fetches what they missed)."""
-        with self._lock:
-            fail_abandoned(self.database, list(self._running.values()))
-
-    def running(self, blueprint_id: int) -> Optional[int]:
-        with self._lock:
-            return self._running.get(blueprint_id)
+from .pipeline_runner import AlreadyRunning, PipelineRunner, TooManyPipelines
 
 
 class Scheduler:

@@ -12,9 +12,9 @@ from typing import NamedTuple, Optional
 
 from ingestion.pagerduty import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy
 from ingestion.pagerduty.endpoints import EndpointPolicy, EndpointRefused
-from ingestion.pipeline import ConnectionSpec
+from ingestion.scope_load import ConnectionSpec
 
-from .connections import endpoint_policy
+from .files import endpoint_policy
 
 REQUEST_TIMEOUT_SECONDS = 5.0
 """Per request (connect, and each read); a test makes two."""

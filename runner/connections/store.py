@@ -20,10 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 import pymysql
 
 from ingestion.database import Database
-from ingestion.pipeline import ConnectionSpec
 from ingestion.raw_store import forget_connection_scopes
+from ingestion.scope_load import ConnectionSpec
 
-from .connections import check_proxy_url, endpoint_policy, validate_connection
+from ..errors import InputError
+from ..lake_tables import connect_with_table, utc_now
 from .crypto import (
     KDF_DDL,
     Cipher,
@@ -38,8 +39,7 @@ from .crypto import (
     load_params,
     store_params,
 )
-from .errors import InputError
-from .lake_tables import connect_with_table, utc_now
+from .files import check_proxy_url, endpoint_policy, validate_connection
 
 TABLE = "_tool_pagerduty_connections"
 _UNKNOWN_DATABASE, _NO_SUCH_TABLE, _DUPLICATE = 1049, 1146, 1062

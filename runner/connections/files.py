@@ -23,10 +23,10 @@ from ingestion.pagerduty.endpoints import (
     EndpointSettingError,
     policy_from_env,
 )
-from ingestion.pipeline import ConnectionSpec
+from ingestion.scope_load import ConnectionSpec
 
-from .errors import InputError
-from .jsonfile import read_json
+from ..errors import InputError
+from ..jsonfile import read_json
 
 MAX_NAME = 100  # _tool_pagerduty_connections.name VARCHAR(100)
 MAX_ENDPOINT = 255  # .endpoint VARCHAR(255)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from .errors import InputError
+from ..errors import InputError
 
 ENV_VAR = "ENCRYPTION_SECRET"
 MIN_SECRET_LENGTH = 8

@@ -1,0 +1,280 @@
+"""Running a blueprint: every scope's load, the deployments file, then dbt; recorded as DevLake's pipeline.
+
+The command line (`run.py run`, `schedule`) and the REST API (`serve`) both call `run_blueprint`, which
+returns what happened (`BlueprintRun`) and reports it through `output.out` as it goes; neither knows of the
+other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pymysql
+
+from ingestion.database import Database
+from ingestion.deployments import DeploymentsFile, load_deployments
+from ingestion.raw_store import ensure_schema, record_scopes
+from ingestion.scope_load import LoadFailed, ScopeResult, load_scope
+
+from .blueprints import Blueprint, Task
+from .output import out
+from .pipeline_records import COMPLETED, FAILED, PipelineRecord
+from .progress import ProgressPrinter
+from .settings import Settings
+from .transform import DbtOutcome, run_dbt
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+DBT_SELECTION = ("--exclude", "tag:heavy")
+"""dbt tests that read every row (tag heavy) run in `make test` and on demand, not on every load."""
+_DBT_LOCK_SECONDS = 3600
+
+
+@dataclass
+class BlueprintRun:
+    """What a run of a blueprint did."""
+
+    pipeline_id: int
+    exit_code: int = EXIT_OK
+    scopes: list[ScopeResult] = field(default_factory=list)
+    failures: list[LoadFailed] = field(default_factory=list)
+    deployments_loaded: Optional[int] = None
+    dbt: Optional[DbtOutcome] = None
+    dbt_result: Optional[str] = None
+
+    @property
+    def incidents(self) -> int:
+        return sum(r.stats.incidents for r in self.scopes)
+
+    @property
+    def change_events(self) -> int:
+        return sum(r.stats.change_events for r in self.scopes)
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.scopes) + sum(f.requests for f in self.failures)
+
+
+def run_blueprint(
+    blueprint: Blueprint,
+    database: Database,
+    quiet: bool = False,
+    dbt: bool = True,
+    deployments: Optional[DeploymentsFile] = None,
+    parallel: int = 2,
+    record: Optional[PipelineRecord] = None,
+    settings: Settings = Settings(),
+) -> BlueprintRun:
+    """Ingest every scope, then dbt; the run is recorded in `record` (a new one by default). `settings`
+    give the endpoint policy and the way raw rows are written."""
+    if record is None:
+        record = PipelineRecord.begin(database, blueprint.name)
+    else:
+        record.mark_running()
+    out.progress(
+        f"Pipeline {record.id}: blueprint {blueprint.name!r}", event="pipeline", pipeline_id=record.id
+    )
+    run = BlueprintRun(pipeline_id=record.id)
+    try:
+        _run(blueprint, database, quiet, dbt, deployments, parallel, run, settings)
+    except BaseException as exc:
+        message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        record.finish(FAILED, message=message[:2000])
+        raise
+    record.finish(
+        COMPLETED if run.exit_code == EXIT_OK else FAILED,
+        message="; ".join(str(f) for f in run.failures)[:2000] or None,
+        incidents=run.incidents,
+        deployments=run.change_events,
+        requests=run.requests,
+        dbt_result=run.dbt_result,
+    )
+    return run
+
+
+def _run(
+    blueprint: Blueprint,
+    database: Database,
+    quiet: bool,
+    dbt: bool,
+    deployments: Optional[DeploymentsFile],
+    parallel: int,
+    run: BlueprintRun,
+    settings: Settings,
+) -> None:
+    started = time.monotonic()
+    database.claim()
+    ensure_schema(database)
+    with dbt_turn(database):  # a blueprint's scopes change what dbt builds: never under a build in progress
+        record_scopes(
+            database,
+            blueprint.name,
+            blueprint.project,
+            [(task.connection.id, task.scope.service_ids, task.scope.start_date) for task in blueprint.tasks],
+        )
+
+    def load(task: Task) -> ScopeResult:
+        progress = None if quiet else ProgressPrinter(task.connection.label)
+        label = task.connection.label
+        return load_scope(
+            task.connection,
+            task.scope,
+            database,
+            on_progress=progress,
+            on_phase=lambda message: out.progress(f"{label}: {message}", event="phase"),
+            policy=settings.endpoint_policy,
+            bulk_load=settings.bulk_load,
+        )
+
+    # connections are collected side by side (PagerDuty's limits are per account); loads complete in turn.
+    # Interrupted (SIGTERM, Ctrl-C), the run does not wait for loads in flight: nothing of them is visible
+    # until they complete, and the next run deletes what they wrote.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(blueprint.tasks))))
+    try:
+        for future in [pool.submit(load, task) for task in blueprint.tasks]:
+            try:
+                run.scopes.append(future.result())
+            except LoadFailed as exc:
+                run.failures.append(exc)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    out.info(
+        f"Blueprint {blueprint.name!r}: {len(run.scopes)} of {len(blueprint.tasks)} scopes loaded,"
+        f" {run.incidents:,} incidents, {run.requests:,} requests in {time.monotonic() - started:.1f} s"
+        f" into {database.describe()} (raw: {database.raw_name})",
+        event="summary",
+        scopes_loaded=len(run.scopes),
+        scopes=len(blueprint.tasks),
+        incidents=run.incidents,
+        requests=run.requests,
+    )
+    for result in run.scopes:
+        out.info(
+            describe_scope(result),
+            event="scope",
+            connection_id=result.connection.id,
+            incidents=result.stats.incidents,
+            change_events=result.stats.change_events,
+            requests=result.requests,
+            seconds=round(result.seconds, 1),
+            first_load=result.stats.first_load,
+        )
+    if deployments is not None:
+        run.deployments_loaded = load_deployments(database, deployments, bulk_load=settings.bulk_load)
+        out.info(
+            f"Deployments: {run.deployments_loaded:,} from {deployments.path} loaded into"
+            f" {database.raw_name}",
+            event="deployments",
+            deployments=run.deployments_loaded,
+        )
+    for result in run.scopes:
+        for warning in result.stats.warnings:
+            out.warning(f"{result.connection.label}: {warning}", connection_id=result.connection.id)
+    for failure in run.failures:
+        out.error(str(failure), event="load_failed")
+    run.exit_code = EXIT_FAILED if run.failures else EXIT_OK
+    if dbt and run.scopes:
+        run.dbt, run.dbt_result = transform(database)
+        if not run.dbt.success:
+            run.exit_code = EXIT_FAILED
+
+
+def describe_scope(result: ScopeResult) -> str:
+    services = ", ".join(result.scope.service_ids) if result.scope.service_ids else "all services"
+    stats = result.stats
+    kind = "first load" if stats.first_load else f"incremental, {stats.incidents_refreshed:,} open refreshed"
+    return (
+        f"  {result.connection.label}, since {result.scope.start_date:%Y-%m-%dT%H:%M:%SZ}, {services}:"
+        f" {stats.incidents:,} incidents ({kind}), {stats.change_events:,} change events,"
+        f" {stats.services:,} services, {result.requests:,} requests,"
+        f" {result.seconds:.1f} s; {stats.open_incidents:,} still open"
+    )
+
+
+class dbt_turn:  # noqa: N801 - a context manager read as a phrase: `with dbt_turn(database):`
+    """One dbt build of a lake at a time, across threads, processes and machines (a named lock on the
+    server); scope changes take the same turn, so a build never sees half a blueprint's scopes."""
+
+    _local = threading.local()
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.name = f"pdd:dbt:{database.name}"[:64]
+        self.conn: Optional[pymysql.connections.Connection] = None
+
+    def __enter__(self) -> dbt_turn:
+        self.conn = self.database.connect()
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT GET_LOCK(%s, %s)", (self.name, _DBT_LOCK_SECONDS))
+            if cur.fetchone()[0] != 1:
+                self.conn.close()
+                raise LoadFailed(f"another dbt build of {self.database.name} ran for {_DBT_LOCK_SECONDS} s")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()  # frees the lock
+
+
+def transform(database: Database) -> tuple[DbtOutcome, str]:
+    """Run dbt build (its heavy tests aside); the outcome, and a one-line result for the pipeline record."""
+    started = time.monotonic()
+    with dbt_turn(database):
+        outcome = run_dbt(database, ["build", *DBT_SELECTION])
+    if outcome.success:
+        line = f"dbt build: {outcome.models} models, {outcome.tests} tests passed"
+        seconds = round(time.monotonic() - started, 1)
+        out.info(f"{line} into {database.name} in {seconds} s", event="dbt", success=True, seconds=seconds)
+        print_metrics(database)
+        return outcome, line
+    out.error(f"dbt build failed: {outcome.error or 'see below'}", event="dbt", success=False)
+    for failure in outcome.failures:
+        out.error(failure, event="dbt_failure")
+    first = outcome.failures[0] if outcome.failures else outcome.error or "failed"
+    return outcome, f"dbt build failed: {first}"[:255]
+
+
+def print_metrics(database: Database) -> None:
+    """The last three months' MTTR and CFR, as the dashboards will show them."""
+    with database.connect(database.name) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
+            " FROM dora_mttr_monthly ORDER BY month DESC LIMIT 3"
+        )
+        mttr = cur.fetchall()
+        cur.execute(
+            "SELECT month, deployments, failed_deployments, change_failure_rate, level"
+            " FROM dora_cfr_monthly ORDER BY month DESC LIMIT 3"
+        )
+        cfr = cur.fetchall()
+    if mttr:
+        out.info("MTTR (median time to restore service), last three months:")
+        for month, count, minutes, hours, level in mttr:
+            out.info(
+                f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}",
+                event="mttr",
+                month=f"{month:%Y-%m}",
+                resolved_incidents=count,
+                mttr_minutes=minutes,
+                mttr_hours=float(hours),
+                level=level,
+            )
+    else:
+        out.info("MTTR: no resolved incidents yet")
+    if cfr:
+        out.info("CFR (change failure rate), last three months:")
+        for month, deployments, failed, rate, level in cfr:
+            out.info(
+                f"  {month:%Y-%m}  {deployments:>6,} deployments  {failed:>6,} failed  {rate:>7.1%}  {level}",
+                event="cfr",
+                month=f"{month:%Y-%m}",
+                deployments=deployments,
+                failed_deployments=failed,
+                change_failure_rate=float(rate),
+                level=level,
+            )
+    else:
+        out.info("CFR: no production deployments yet")

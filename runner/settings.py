@@ -1,0 +1,136 @@
+"""Every setting run.py reads from the environment, in one place: declared in ENVIRONMENT (which `--help` and
+the README list), read once by `Settings.from_env` when run.py starts, and handed down from there.
+
+Tokens of connections files are the exception by design: a connections file names its own variables
+(`"token": "${PAGERDUTY_TOKEN}"`), read when the file is.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ingestion.database import DEFAULT_DB_URL, Database, parse_db_url
+from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV, EndpointPolicy, policy_from_env
+from ingestion.raw_store import BULK_LOAD_ENV, BULK_LOAD_MODES
+
+from .errors import InputError
+
+ENCRYPTION_SECRET_ENV = "ENCRYPTION_SECRET"
+NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
+
+MAX_BODY_BYTES = 1_000_000
+"""Request bodies over this answer 413, whether sent with Content-Length or chunked."""
+CONNECTION_TEST_SECONDS = 10.0
+"""A connection test answers within this, whatever the endpoint does (each of its two requests gives up
+after 5 s without an answer)."""
+ENV_API_TOKEN = "API_TOKEN"
+ENV_MAX_CONNECTION_TESTS = "API_MAX_CONNECTION_TESTS"
+ENV_MAX_PIPELINES = "API_MAX_PIPELINES"
+DEFAULT_MAX_CONNECTION_TESTS = 4
+DEFAULT_MAX_PIPELINES = 4
+
+
+def _limit(environ: Mapping[str, str], name: str, default: int, ceiling: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= ceiling:
+        raise InputError(f"{name}: expected a whole number from 1 to {ceiling}, not {raw!r}")
+    return int(raw)
+
+
+ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    (
+        "DB_URL",
+        f"mysql://user:password@host:port/lake (default {DEFAULT_DB_URL}); raw tables go to <lake>_raw",
+    ),
+    (
+        ENCRYPTION_SECRET_ENV,
+        "the secret saved connections' tokens are encrypted with (scrypt; salt in the lake)",
+    ),
+    (
+        NEW_SECRET_ENV,
+        "connections rotate-secret: the new secret (or --new-secret-env VAR / --new-secret-stdin)",
+    ),
+    (
+        ENV_API_TOKEN,
+        "serve: Authorization: Bearer <API_TOKEN> on every route but /ping; needed beyond loopback",
+    ),
+    (
+        ENV_MAX_CONNECTION_TESTS,
+        f"serve: connection tests at once (default {DEFAULT_MAX_CONNECTION_TESTS}; more get 429)",
+    ),
+    (ENV_MAX_PIPELINES, f"serve: pipelines running at once (default {DEFAULT_MAX_PIPELINES}; more get 429)"),
+    (ALLOW_HTTP_ENV, "1: plain http endpoints on any host (default: https; http on loopback only)"),
+    (ALLOW_PRIVATE_ENV, "1: endpoints and proxies on private, link-local or reserved addresses"),
+    (BULK_LOAD_ENV, "insert: write raw rows with INSERTs even where the server takes LOAD DATA LOCAL INFILE"),
+)
+
+
+def environment_help(width: int = 100) -> str:
+    """The `environment:` block of --help, wrapped."""
+    name_width = max(len(name) for name, _ in ENVIRONMENT) + 2
+    lines = ["environment:"]
+    for name, text in ENVIRONMENT:
+        lines.append(
+            textwrap.fill(
+                text,
+                width=width,
+                initial_indent=f"  {name:<{name_width}}",
+                subsequent_indent=" " * (name_width + 2),
+            )
+        )
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    api_token: Optional[str] = None
+    max_connection_tests: int = DEFAULT_MAX_CONNECTION_TESTS
+    max_pipelines: int = DEFAULT_MAX_PIPELINES
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> ServerSettings:
+        return cls(
+            api_token=environ.get(ENV_API_TOKEN) or None,
+            max_connection_tests=_limit(environ, ENV_MAX_CONNECTION_TESTS, DEFAULT_MAX_CONNECTION_TESTS, 64),
+            max_pipelines=_limit(environ, ENV_MAX_PIPELINES, DEFAULT_MAX_PIPELINES, 64),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says, read once."""
+
+    db_url: str = DEFAULT_DB_URL
+    server: ServerSettings = field(default_factory=ServerSettings)
+    endpoint_policy: EndpointPolicy = field(default_factory=EndpointPolicy)
+    bulk_load: str = "auto"
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The environment itself, for the secrets read when a command needs them and for connections files."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        bulk_load = environ.get(BULK_LOAD_ENV, "").strip().lower() or "auto"
+        if bulk_load not in BULK_LOAD_MODES:
+            raise InputError(
+                f"{BULK_LOAD_ENV}: expected one of {', '.join(BULK_LOAD_MODES)}, not {bulk_load!r}"
+            )
+        try:
+            policy = policy_from_env(environ)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        return cls(
+            db_url=environ.get("DB_URL") or DEFAULT_DB_URL,
+            server=ServerSettings.from_env(environ),
+            endpoint_policy=policy,
+            bulk_load=bulk_load,
+            environ=environ,
+        )
+
+    def database(self) -> Database:
+        return parse_db_url(self.db_url)

@@ -105,13 +105,13 @@ def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_blueprint(body: Any, database: Database) -> dict[str, Any]:
+def _check_blueprint(body: Any, database: Database, settings: Settings) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InputError("body: expected a JSON object")
     unknown = sorted(set(body) - BLUEPRINT_FIELDS)
     if unknown:
         raise InputError(f"body: unknown field(s) {', '.join(unknown)}")
-    blueprint = validate_body(body, database)  # every field checked, cronConfig included (400 with why)
+    blueprint = validate_body(body, database, settings)  # every field checked, cronConfig included (400 with why)
     return {**body, "name": blueprint.name}
 
 
@@ -251,7 +251,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     # blueprints
     @app.post("/blueprints", status_code=201)
     def add_blueprint(body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-        return blueprints.add(_check_blueprint(body, database))
+        return blueprints.add(_check_blueprint(body, database, settings))
 
     def _shown(blueprint: dict[str, Any]) -> dict[str, Any]:
         return {**blueprint, "scheduleError": scheduler.error(blueprint["id"])}
@@ -269,7 +269,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     @app.patch("/blueprints/{blueprint_id}")
     def patch_blueprint(blueprint_id: int, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
         merged = {**body_of(blueprints.get(blueprint_id)), **body}
-        return blueprints.replace(blueprint_id, _check_blueprint(merged, database))
+        return blueprints.replace(blueprint_id, _check_blueprint(merged, database, settings))
 
     @app.delete("/blueprints/{blueprint_id}")
     def delete_blueprint(blueprint_id: int) -> dict[str, Any]:

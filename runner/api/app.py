@@ -111,7 +111,8 @@ def _check_blueprint(body: Any, database: Database, settings: Settings) -> dict[
     unknown = sorted(set(body) - BLUEPRINT_FIELDS)
     if unknown:
         raise InputError(f"body: unknown field(s) {', '.join(unknown)}")
-    blueprint = validate_body(body, database, settings)  # every field checked, cronConfig included (400 with why)
+    # every field checked, cronConfig included (400 with why)
+    blueprint = validate_body(body, database, settings)
     return {**body, "name": blueprint.name}
 
 

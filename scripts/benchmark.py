@@ -1,7 +1,11 @@
-"""Benchmark: a first load of N simulated incidents, then a rerun with nothing new.
+"""Benchmark: a first load of N simulated incidents, a rerun with nothing new, a rerun after 1,000 changes,
+and (with --latency-size) a first load, ingestion only, from an account that answers slowly under a
+per-minute limit.
 
-    make bench                      # 100,000 incidents
+    make bench                                      # 100,000 incidents
     .venv/bin/python -m scripts.benchmark --size 20000
+    .venv/bin/python -m scripts.benchmark --size 1000000 --days 1095
+    .venv/bin/python -m scripts.benchmark --size 0 --latency-size 50000   # only the rate-limited phase
 
 Each load runs `run.py run` as a child process, so its wall time, exit code and peak memory (from wait4)
 are those a user sees. Requests are counted by the simulator; incidents by the database.
@@ -20,6 +24,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import requests
+
 from ingestion.database import database_from_env, drop_databases, parse_db_url
 
 from .simulator_process import SIM_TOKEN, reset_stats, served_requests, simulator
@@ -27,7 +33,9 @@ from .simulator_process import SIM_TOKEN, reset_stats, served_requests, simulato
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run(blueprint: Path, connections: Path, env: dict[str, str]) -> tuple[float, int, float, str]:
+def _run(
+    blueprint: Path, connections: Path, env: dict[str, str], *extra: str
+) -> tuple[float, int, float, str]:
     started = time.monotonic()
     proc = subprocess.Popen(
         [
@@ -39,6 +47,7 @@ def _run(blueprint: Path, connections: Path, env: dict[str, str]) -> tuple[float
             "--connections",
             str(connections),
             "--quiet",
+            *extra,
         ],
         env=env,
         cwd=ROOT,
@@ -58,93 +67,194 @@ def _seconds(pattern: str, output: str) -> str:
     return f"{float(match.group(1)):.1f} s" if match else "-"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+def _write_inputs(tmp: str, url: str, start: datetime) -> tuple[Path, Path]:
+    blueprint, connections = Path(tmp, "blueprint.json"), Path(tmp, "connections.json")
+    blueprint.write_text(
+        json.dumps(
+            {
+                "cronConfig": "manual",
+                "enable": True,
+                "isManual": True,
+                "mode": "NORMAL",
+                "name": "bench",
+                "settings": {
+                    "version": "1.0.0",
+                    "connections": [
+                        {
+                            "connectionId": 1,
+                            "plugin": "PagerDuty",
+                            "scope": [
+                                {
+                                    "entities": ["TICKET"],
+                                    "options": {"connectionId": 1, "start_date": start.isoformat()},
+                                }
+                            ],
+                        }
+                    ],
+                },
+            }
+        )
     )
-    parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=365)
-    args = parser.parse_args()
+    connections.write_text(
+        json.dumps([{"id": 1, "name": "bench", "endpoint": url, "token": "${PAGERDUTY_TOKEN}"}])
+    )
+    return blueprint, connections
 
+
+def _bench_database():
     server_db = database_from_env()
     database = parse_db_url(
         f"mysql://{server_db.user}:{server_db.password}@{server_db.host}:{server_db.port}/pdbench"
     )
     drop_databases(database)
-    end = datetime.now(UTC).replace(microsecond=0)
-    start = end - timedelta(days=args.days)
     env = {
         **os.environ,
         "DB_URL": f"mysql://{database.user}:{database.password}@{database.host}:"
         f"{database.port}/{database.name}",
         "PAGERDUTY_TOKEN": SIM_TOKEN,
     }
+    return database, env
+
+
+def _incidents(database) -> int:
+    with database.connect(database.raw_name) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM incidents")
+        (count,) = cur.fetchone()
+    return int(count)
+
+
+def _phase(name, url, database, blueprint, connections, env, *extra) -> tuple | None:
+    reset_stats(url)
+    seconds, code, peak_mb, output = _run(blueprint, connections, env, *extra)
+    if code != 0:
+        print(f"{name}: run.py exited {code}", file=sys.stderr)
+        return None
+    ingest = _seconds(r"requests in ([0-9.]+) s into", output)
+    dbt = _seconds(r"dbt build: .* in ([0-9.]+) s", output)
+    return (name, _incidents(database), seconds, ingest, dbt, served_requests(url), peak_mb)
+
+
+def _account_phases(size: int, days: int) -> list[tuple] | None:
+    """First load, rerun with nothing new, rerun after 1,000 changes (400 new incidents, 200 acknowledged,
+    200 reassigned, 200 resolved, as the simulator's step makes them)."""
+    database, env = _bench_database()
+    end = datetime.now(UTC).replace(microsecond=0)
+    start = end - timedelta(days=days)
+    rows = []
+    with (
+        simulator("--size", str(size), "--days", str(days), "--seed", "1", "--end", end.isoformat()) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        blueprint, connections = _write_inputs(tmp, url, start)
+        for name in ("first load", "rerun, nothing new", "rerun after 1,000 changes"):
+            if name == "rerun after 1,000 changes":
+                requests.post(
+                    f"{url}/_sim/step",
+                    json={"new": 400, "acknowledge": 200, "reassign": 200, "resolve": 200},
+                    timeout=60,
+                ).raise_for_status()
+            row = _phase(name, url, database, blueprint, connections, env)
+            if row is None:
+                return None
+            rows.append(row)
+    drop_databases(database)
+    return rows
+
+
+def _rate_limited_phase(size: int, days: int, latency: float, per_minute: int) -> list[tuple] | None:
+    """A first load (ingestion only) from an account answering each request in `latency` seconds and refusing
+    more than `per_minute` requests a minute (429 with ratelimit-reset), as PagerDuty does at 960."""
+    database, env = _bench_database()
+    end = datetime.now(UTC).replace(microsecond=0)
+    start = end - timedelta(days=days)
     with (
         simulator(
-            "--size", str(args.size), "--days", str(args.days), "--seed", "1", "--end", end.isoformat()
+            "--size",
+            str(size),
+            "--days",
+            str(days),
+            "--seed",
+            "1",
+            "--end",
+            end.isoformat(),
+            "--latency",
+            str(latency),
+            "--rate-limit-per-minute",
+            str(per_minute),
         ) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        blueprint, connections = Path(tmp, "blueprint.json"), Path(tmp, "connections.json")
-        blueprint.write_text(
-            json.dumps(
-                {
-                    "cronConfig": "manual",
-                    "enable": True,
-                    "isManual": True,
-                    "mode": "NORMAL",
-                    "name": "bench",
-                    "settings": {
-                        "version": "1.0.0",
-                        "connections": [
-                            {
-                                "connectionId": 1,
-                                "plugin": "PagerDuty",
-                                "scope": [
-                                    {
-                                        "entities": ["TICKET"],
-                                        "options": {"connectionId": 1, "start_date": start.isoformat()},
-                                    }
-                                ],
-                            }
-                        ],
-                    },
-                }
-            )
+        blueprint, connections = _write_inputs(tmp, url, start)
+        row = _phase(
+            f"first load, {latency * 1000:.0f} ms a request, {per_minute}/min",
+            url,
+            database,
+            blueprint,
+            connections,
+            env,
+            "--skip-dbt",
         )
-        connections.write_text(
-            json.dumps([{"id": 1, "name": "bench", "endpoint": url, "token": "${PAGERDUTY_TOKEN}"}])
-        )
-        rows = []
-        for phase in ("first load", "rerun, nothing new"):
-            reset_stats(url)
-            seconds, code, peak_mb, output = _run(blueprint, connections, env)
-            if code != 0:
-                print(f"{phase}: run.py exited {code}", file=sys.stderr)
-                return 1
-            requests_made = served_requests(url)
-            with database.connect(database.raw_name) as conn, conn.cursor() as cur:
-                cur.execute("SELECT COUNT(*) FROM incidents")
-                (count,) = cur.fetchone()
-            ingest = _seconds(r"requests in ([0-9.]+) s into", output)
-            dbt = _seconds(r"dbt build: .* in ([0-9.]+) s", output)
-            rows.append((phase, count, seconds, ingest, dbt, requests_made, peak_mb))
+        faults = requests.get(f"{url}/_sim/stats", timeout=10).json()["faults"]
+        refused = faults["429"] + faults["429_per_minute"]
     drop_databases(database)
+    return None if row is None else [(*row, refused)]
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=100_000, help="incidents (0: skip these phases)")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--latency-size", type=int, default=0, help="incidents of the slow, rate-limited account (0: skip)"
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.25, help="seconds the slow account takes to answer"
+    )
+    parser.add_argument("--per-minute", type=int, default=960, help="the slow account's requests a minute")
+    args = parser.parse_args()
+
+    rows = []
+    if args.size:
+        account = _account_phases(args.size, args.days)
+        if account is None:
+            return 1
+        rows += [(*row, "-") for row in account]
+    if args.latency_size:
+        limited = _rate_limited_phase(args.latency_size, args.days, args.latency, args.per_minute)
+        if limited is None:
+            return 1
+        rows += limited
 
     print(
-        f"\n{args.size:,} simulated incidents over {args.days} days,"
-        f" MariaDB on this machine ({os.cpu_count()} cores)"
+        f"\n{args.size:,} simulated incidents over {args.days} days (slow account: {args.latency_size:,}),"
+        f" MariaDB on this machine ({os.cpu_count()} cores), commit {_commit()}"
     )
     print(
         "| phase | incidents in table | wall time | of it ingestion | of it dbt build"
-        " | incidents/s ingested | requests | peak RSS |"
+        " | incidents/s ingested | requests | the limit allows in | 429s | peak RSS |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for phase, count, seconds, ingest, dbt, requests_made, peak_mb in rows:
-        rate = f"{count / float(ingest.split()[0]):,.0f}" if phase == "first load" and ingest != "-" else "-"
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, count, seconds, ingest, dbt, requests_made, peak_mb, refused in rows:
+        rate = (
+            f"{count / float(ingest.split()[0]):,.0f}"
+            if name.startswith("first load") and ingest != "-"
+            else "-"
+        )
+        floor = f"{requests_made / (args.per_minute / 60):.1f} s" if "/min" in name else "-"
         print(
-            f"| {phase} | {count:,} | {seconds:.1f} s | {ingest} | {dbt} | {rate} | {requests_made:,}"
-            f" | {peak_mb:.0f} MB |"
+            f"| {name} | {count:,} | {seconds:.1f} s | {ingest} | {dbt} | {rate} | {requests_made:,}"
+            f" | {floor} | {refused} | {peak_mb:.0f} MB |"
         )
     return 0
 

@@ -17,3 +17,23 @@
     ) as changed
         on changed.connection_id = incidents.connection_id and changed.incident_id = incidents.incident_id
 {%- endmacro %}
+
+{#- In an incremental model's FROM clause: keep only the incidents changed in the load window, joined on
+    `alias`.issue_id. Nothing when the model is being rebuilt, where every incident is read anyway and a join
+    with every incident's id would only cost time. -#}
+{% macro join_changed(alias, fingerprint_vars=[]) -%}
+    {%- if not load_window_rebuilds(fingerprint_vars) -%}
+    inner join (
+        select distinct issue_id from ({{ changed_incidents(fingerprint_vars) }}) as changed_in_window
+    ) as changed on changed.issue_id = {{ alias }}.issue_id
+    {%- endif -%}
+{%- endmacro %}
+
+{#- For filters that want (connection_id, incident_id) pairs: those changed in the load window, or none (read
+    every incident) when the model is being rebuilt. -#}
+{% macro changed_keys(fingerprint_vars=[]) -%}
+    {%- if load_window_rebuilds(fingerprint_vars) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('select distinct connection_id, incident_id from (' ~ changed_incidents(fingerprint_vars) ~ ') as changed_in_window') }}
+{%- endmacro %}

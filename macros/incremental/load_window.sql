@@ -21,6 +21,11 @@
         "create table if not exists " ~ build_table() ~ " (id tinyint not null primary key,"
         ~ " upto bigint unsigned not null, started_at datetime(6) not null)"
     ) %}
+    {% do run_query(
+        "create table if not exists " ~ linked_deployments_table() ~ " (board_id varchar(255) not null,"
+        ~ " deployment_id varchar(255) not null, finished_at datetime(6) not null,"
+        ~ " primary key (board_id, deployment_id))"
+    ) %}
     replace into {{ build_table() }} (id, upto, started_at)
     select 1, coalesce(max(seq), 0), utc_timestamp(6) from {{ raw_schema() }}._loads where status = 'completed'
 {%- endmacro %}

@@ -1,9 +1,13 @@
 {#- Each deployment on each covered board it deployed: every service a change event names, and for a file
     row the service of that id in its connection (or in every connection, when the row names none). A table
-    indexed by board and finish time: every incident looks up the latest deployment of its board. -#}
+    indexed by board and finish time. counted_ordinal numbers each board's counted deployments in time order
+    (ties by id), so int_incident_deployment_links can find the latest one by counting. -#}
 {{ config(
     materialized='table',
-    post_hook="{{ ensure_index(this, 'ix_deployment_boards_lookup', ['board_id', 'is_counted', 'finished_at']) }}",
+    post_hook=[
+        "{{ ensure_index(this, 'ix_deployment_boards_lookup', ['board_id', 'is_counted', 'finished_at']) }}",
+        "{{ ensure_index(this, 'ix_deployment_boards_ordinal', ['board_id', 'counted_ordinal']) }}",
+    ],
 ) }}
 
 with deployments as (
@@ -56,7 +60,11 @@ select
     boards.service_id,
     boards.service_name,
     deployments.finished_at,
-    deployments.is_counted
+    deployments.is_counted,
+    case when deployments.is_counted = 1 then row_number() over (
+        partition by deployed.board_id, deployments.is_counted
+        order by deployments.finished_at, deployed.deployment_id
+    ) end as counted_ordinal
 
 from deployed
 inner join boards on boards.board_id = deployed.board_id

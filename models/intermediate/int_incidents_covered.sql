@@ -1,7 +1,24 @@
 {#- The incidents some blueprint's scope covers now (its connection, its service or all, created at or after
     its start date), with the facts every mart derives from them. resolution_date is PagerDuty's resolved_at
     (last_status_change_at only where resolved_at is absent, on incidents resolved before May 2023): DevLake
-    takes last_status_change_at, which moves with edits after resolution. -#}
+    takes last_status_change_at, which moves with edits after resolution.
+
+    A table, incremental like `issues` (a rerun rebuilds only the incidents changed in its load window): every
+    mart and metric reads it by its keys (issue id; board and creation time; connection and service). -#}
+{{ config(
+    materialized='incremental',
+    pre_hook=[
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
+    ],
+    post_hook=[
+        "{{ ensure_primary_key(this, ['issue_id']) }}",
+        "{{ ensure_index(this, 'ix_covered_board_created', ['board_id', 'created_at']) }}",
+        "{{ ensure_index(this, 'ix_covered_service', ['connection_id', 'service_id']) }}",
+        "{{ ensure_index(this, 'ix_covered_incident', ['connection_id', 'incident_id']) }}",
+        "{{ save_load_window() }}",
+    ],
+) }}
 with incidents as (
 
     select * from {{ ref('stg_pagerduty__incidents') }}
@@ -18,6 +35,11 @@ covered as (
 
     select incidents.*
     from incidents
+    {%- if is_incremental() and not load_window_rebuilds() %}
+    inner join (
+        select distinct connection_id, incident_id from ({{ changed_incidents() }}) as changed_in_window
+    ) as changed on changed.connection_id = incidents.connection_id and changed.incident_id = incidents.incident_id
+    {%- endif %}
     where exists (
         select 1
         from scopes

@@ -9,12 +9,6 @@
     post_hook=["{{ ensure_primary_key(this, ['issue_id', 'board_id']) }}", "{{ save_load_window() }}"],
 ) }}
 
-with changed as (
-
-    {{ changed_incidents() }}
-
-)
-
 select
     covered.board_id,
     covered.issue_id,
@@ -22,7 +16,6 @@ select
     loads.completed_at as updated_at
 
 from {{ ref('int_incidents_covered') }} as covered
-inner join changed
-    on changed.connection_id = covered.connection_id and changed.incident_id = covered.incident_id
+{{ join_changed('covered') }}
 inner join {{ ref('stg_pagerduty__loads') }} as loads on loads.load_seq = covered.load_seq
 where covered.board_id is not null

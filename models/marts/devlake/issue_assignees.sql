@@ -9,13 +9,7 @@
     post_hook=["{{ ensure_primary_key(this, ['issue_id', 'assignee_id']) }}", "{{ save_load_window() }}"],
 ) }}
 
-with changed as (
-
-    {{ changed_incidents() }}
-
-),
-
-assignments as (
+with assignments as (
 
     select
         covered.issue_id,
@@ -25,9 +19,7 @@ assignments as (
             partition by covered.issue_id, assignments.assignee_id
             order by assignments.assigned_at desc, assignments.ordinal desc
         ) as recency
-    from {{ ref('int_incident_assignments_unnested') }} as assignments
-    inner join changed
-        on changed.connection_id = assignments.connection_id and changed.incident_id = assignments.incident_id
+    from ({{ incident_assignments(changed_keys()) }}) as assignments
     inner join {{ ref('int_incidents_covered') }} as covered
         on covered.connection_id = assignments.connection_id and covered.incident_id = assignments.incident_id
 

@@ -12,18 +12,11 @@
     post_hook=["{{ ensure_primary_key(this, ['id']) }}", "{{ save_load_window() }}"],
 ) }}
 
-with changed as (
-
-    {{ changed_incidents() }}
-
-),
-
-incidents as (
+with incidents as (
 
     select covered.*
     from {{ ref('int_incidents_covered') }} as covered
-    inner join changed
-        on changed.connection_id = covered.connection_id and changed.incident_id = covered.incident_id
+    {{ join_changed('covered') }}
 
 ),
 
@@ -40,10 +33,7 @@ latest_assignment as (
                 partition by assignments.connection_id, assignments.incident_id
                 order by assignments.assigned_at desc, assignments.ordinal desc, assignments.assignee_id desc
             ) as recency
-        from {{ ref('int_incident_assignments_unnested') }} as assignments
-        inner join changed
-            on changed.connection_id = assignments.connection_id
-            and changed.incident_id = assignments.incident_id
+        from ({{ incident_assignments(changed_keys()) }}) as assignments
     ) as ranked
     where recency = 1
 

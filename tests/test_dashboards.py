@@ -100,6 +100,7 @@ def variable_values(database: Database, dashboard: dict[str, Any]) -> dict[str, 
 def test_provisioning_files_and_compose_agree() -> None:
     datasource = provisioned_datasource()
     assert datasource["type"] == "mysql" and datasource["uid"] == "pagerduty-lake"
+    assert datasource["jsonData"]["timezone"] == "+00:00"  # the lake's times are UTC, as the test's session
     providers = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "pagerduty-dora.yaml").read_text())
     (provider,) = providers["providers"]
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

@@ -224,7 +224,7 @@ def _read(lake: _Lake, months: int, project: Optional[str]) -> ReportData:
         "SELECT MAX(m) FROM (SELECT MAX(month) AS m FROM dora_mttr_monthly"
         " UNION ALL SELECT MAX(month) FROM dora_cfr_monthly) AS newest"
     )[0][0]
-    last = newest or date.today().replace(day=1)
+    last = newest or datetime.now(UTC).date().replace(day=1)
     first = month_add(last, -(months - 1))
     window = "BETWEEN %s AND %s"
 
@@ -288,8 +288,9 @@ def _read(lake: _Lake, months: int, project: Optional[str]) -> ReportData:
         ]
         notes.append(
             f"Project {project}: time to restore is the lower median of the project's incidents; change"
-            " failure rate sums the project's services (a deployment of two of them counts for each);"
-            " failed deployment recovery time is the whole lake's."
+            " failure rate sums the project's services (a deployment of two of them counts for each) and is"
+            " not graded (the views grade with the dora_report var); failed deployment recovery time is the"
+            " whole lake's."
         )
     recovery = _monthly(
         lake,
@@ -570,5 +571,8 @@ def write_report(
     data = read_report(database, months, project)
     if not out.parent.is_dir():
         raise InputError(f"--out: folder {out.parent} does not exist")
-    out.write_text(render_html(data), encoding="utf-8")
+    try:
+        out.write_text(render_html(data), encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--out: cannot write {out}: {exc.strerror}") from None
     return data

@@ -195,7 +195,7 @@ def loaded(db_server, simulator, tmp_path_factory) -> Iterator[tuple[Database, s
     over one of them (which is then in both projects). Returns the database and that service's id."""
     db = parse_db_url(f"{db_server}/pdtest_{uuid.uuid4().hex[:10]}")
     tmp = tmp_path_factory.mktemp("dashboards")
-    server = simulator(seed=31, size=700, services=3, days=150)
+    server = simulator(seed=31, size=300, services=3, days=120)
     connections = tmp / "c.json"
     connections.write_text(json.dumps([{"id": 1, "name": "sim", "endpoint": server.url, "token": SIM_TOKEN}]))
     try:
@@ -287,24 +287,24 @@ def test_the_lake_has_devlakes_projects(loaded) -> None:
 
 @pytest.mark.parametrize("report", ["2021", "2023"])
 def test_every_panel_runs(loaded, report) -> None:
-    """Every panel and variable query of the five dashboards, both reports, all projects or each one, over
-    Grafana's default six months and over every month: no error (lead-time panels read empty tables)."""
-    db, _ = loaded
+    """Every panel and variable query of the five dashboards, for each report: all projects over Grafana's
+    default six months and over every month, and one project chosen (the one-service project). No error.
+    (DevLake's failed-deployment-recovery-time stats cross-join deployments with incidents: the lake is kept
+    small so that these runs stay quick.)"""
+    db, service = loaded
     grafana = Grafana(db)
-    projects = [None, "test-blueprint", SECOND_PROJECT]
     ran = 0
     for name in DASHBOARD_FILES:
-        for period in (last_six_months(), wide()):
-            for project in projects:
-                chosen = (
-                    {"dora_report": report}
-                    if name in ("DORA.json", "DORADetails-ChangeFailureRate.json")
-                    else {}
-                )
-                if project and name != "PagerDuty.json":
-                    chosen["project"] = project
-                ran += len(grafana.panels(name, period, **chosen))
-    assert ran > 0
+        for period, project in ((last_six_months(), None), (wide(), None), (wide(), SECOND_PROJECT)):
+            chosen = (
+                {"dora_report": report} if name in ("DORA.json", "DORADetails-ChangeFailureRate.json") else {}
+            )
+            if project:
+                key = "board_id" if name == "PagerDuty.json" else "project"
+                chosen[key] = f"pagerduty:Service:1:{service}" if key == "board_id" else project
+            ran += len(grafana.panels(name, period, **chosen))
+    assert ran == 3 * sum(len(targets(dashboard(name))) for name in DASHBOARD_FILES)
+
     # no pull requests: DevLake's own "no data" answers, not an error
     panels = Grafana(db).panels("DORA.json", wide(), dora_report=report)
     assert panels["Median Lead Time for Changes In Hours stat"] == [

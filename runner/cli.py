@@ -16,7 +16,7 @@ import pymysql
 from ingestion.database import Database, DatabaseUrlError, NotOurDatabase
 from ingestion.deployments import DeploymentsFileError
 
-from .commands import blueprint_runs, manage, serve
+from .commands import blueprint_runs, manage, report, serve
 from .errors import InputError
 from .orchestration import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from .output import out
@@ -36,6 +36,7 @@ COMMANDS = """commands:
   serve        DevLake's REST API (connections, blueprints, pipelines)
   connections  add | list | show | update | delete | test | rotate-secret saved connections
   pipelines    list | show records of runs
+  report       write the DORA metrics of the lake as one HTML page (opens offline)
 """
 
 
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     blueprint_runs.add_parsers(commands, epilog)
     serve.add_parsers(commands, epilog)
     manage.add_parsers(commands, epilog)
+    report.add_parsers(commands, epilog)
     return root
 
 
@@ -71,6 +73,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return blueprint_runs.run_command(args, database, settings)
         if args.command == "schedule":
             return blueprint_runs.schedule_command(args, database, settings)
+        if args.command == "report":
+            return report.report_command(args, database, settings)
         if args.command == "serve":
             return serve.serve_command(args, database, settings)
         return manage.manage_command(args, database, settings)

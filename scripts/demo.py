@@ -3,7 +3,8 @@
 No PagerDuty account is needed: a simulated account (2,000 incidents over 400 days, set to Los Angeles time
 as PagerDuty accounts commonly are) is served on loopback, and the blueprint's connection points at it. Data
 goes to a database of the demo's own, `pagerduty_demo` on the server at 127.0.0.1:3306 (raw tables in
-`pagerduty_demo_raw`), never into a `lake` that server may hold; DB_URL, when set, names another.
+`pagerduty_demo_raw`), never into a `lake` that server may hold; DB_URL, when set, names another. It ends by
+writing the report page (`run.py report`) to demo-report.html and printing its path.
 """
 
 from __future__ import annotations
@@ -95,7 +96,16 @@ def _demo(database: Database) -> int:
         f'  {client} -e "SELECT * FROM dora_mttr_monthly_by_service ORDER BY month DESC, service_name"\n'
         f'  {client} -e "SELECT id, title, status, resolution_date, lead_time_minutes FROM issues LIMIT 10"'
     )
-    return 0
+    return _report()
+
+
+def _report() -> int:
+    """The report page of the demo lake (run.py report), written where the demo runs from; its path last."""
+    page = ROOT / "demo-report.html"
+    code = run_main(["report", "--out", str(page)])
+    if code == 0:
+        print(f"\nThe report, one page that opens offline in any browser:\n  {page}")
+    return code
 
 
 if __name__ == "__main__":

@@ -161,3 +161,14 @@ def wait_for_pipeline(base: str, pipeline_id: int, timeout: float = 180) -> dict
             return pipeline
         time.sleep(0.5)
     raise AssertionError(f"pipeline {pipeline_id} still running")
+
+
+def run_seed_blueprint(db: Database, server: SimulatorServer, folder: Path) -> None:
+    """The seed's blueprint (all services of connection 1), verbatim, through `run.py run` against a simulated
+    account: the lake a user has after their first run, built by the real pipeline."""
+    blueprint = write_json(folder / "blueprint.json", SEED_BLUEPRINT)
+    connections = write_json(
+        folder / "connections.json", [{"id": 1, "name": "sim", "endpoint": server.url, "token": SIM_TOKEN}]
+    )
+    result = run_cli(db, "run", "--blueprint", blueprint, "--connections", connections)
+    assert result.returncode == 0, result.stderr

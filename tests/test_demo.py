@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from ingestion.database import drop_databases, parse_db_url
 
@@ -56,6 +57,8 @@ def test_demo_into_db_url_prints_the_views(database) -> None:
     assert cfr == [(f"{m:%Y-%m}", f"{d:,}", f"{f:,}", f"{r:.1%}", level) for m, d, f, r, level in rows]
     assert len(mttr) >= 12 and len(cfr) >= 3
     assert all(isinstance(r[0], date) and isinstance(r[3], Decimal) for r in rows)
+    page = Path(result.stdout.strip().splitlines()[-1].strip())
+    assert page == ROOT / "demo-report.html" and 'id="table-mttr"' in page.read_text()
 
 
 def test_demo_writes_into_a_database_of_its_own_by_default() -> None:

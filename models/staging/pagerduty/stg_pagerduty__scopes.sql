@@ -9,6 +9,7 @@ select
     project as project_name,
     connection_id,
     service_id,
-    start_date
+    start_date,
+    recorded_at
 
 from source

@@ -19,13 +19,13 @@
 {%- endmacro %}
 
 {#- In an incremental model's FROM clause: keep only the incidents changed in the load window, joined on
-    `alias`.issue_id. Nothing when the model is being rebuilt, where every incident is read anyway and a join
+    `alias`.`id_column`. Nothing when the model is being rebuilt, where every incident is read anyway and a join
     with every incident's id would only cost time. -#}
-{% macro join_changed(alias, fingerprint_vars=[]) -%}
+{% macro join_changed(alias, fingerprint_vars=[], id_column='issue_id') -%}
     {%- if not load_window_rebuilds(fingerprint_vars) -%}
     inner join (
         select distinct issue_id from ({{ changed_incidents(fingerprint_vars) }}) as changed_in_window
-    ) as changed on changed.issue_id = {{ alias }}.issue_id
+    ) as changed on changed.issue_id = {{ alias }}.{{ id_column }}
     {%- endif -%}
 {%- endmacro %}
 

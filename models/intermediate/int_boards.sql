@@ -1,6 +1,14 @@
 {#- One board per PagerDuty service some scope covers: the services listed (those of a scope naming
     services, or every service of a connection a scope covers whole), and services that covered incidents
-    reference but the listing lacks (deleted since), so every incident has its board. -#}
+    reference but the listing lacks (deleted since), so every incident has its board. A table: the marts,
+    the deployments and the projects each read it. -#}
+{{ config(
+    materialized='table',
+    post_hook=[
+        "{{ ensure_primary_key(this, ['board_id']) }}",
+        "{{ ensure_index(this, 'ix_boards_service', ['connection_id', 'service_id']) }}",
+    ],
+) }}
 with services as (
 
     select * from {{ ref('stg_pagerduty__services') }}
@@ -28,7 +36,8 @@ listed as (
 
 referenced as (
 
-    select connection_id, service_id, max(service_name) as service_name
+    {#- distinct pairs only: read from the index on (connection_id, service_id), not from every row #}
+    select connection_id, service_id
     from {{ ref('int_incidents_covered') }}
     where service_id is not null
     group by connection_id, service_id
@@ -42,7 +51,11 @@ all_services as (
     select
         referenced.connection_id,
         referenced.service_id,
-        referenced.service_name,
+        (
+            select max(named.service_name)
+            from {{ ref('int_incidents_covered') }} as named
+            where named.connection_id = referenced.connection_id and named.service_id = referenced.service_id
+        ) as service_name,
         null as description,
         null as html_url,
         null as created_at

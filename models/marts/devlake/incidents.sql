@@ -2,11 +2,21 @@
     into it, on the board of its service (`table` = 'boards', `scope_id` = the board id). Here it holds the
     incidents the DORA metrics count (int_incidents_counted: the vars that leave urgencies, priorities or
     merged incidents out apply), copied from `issues`, so the dashboards' numbers are those of the dora_*
-    views. One row per incident, whatever number of projects its board is in. -#}
-{{ config(post_hook=[
-    "{{ ensure_primary_key(this, ['id']) }}",
-    "{{ ensure_index(this, 'idx_table_scope_id', ['`table`', 'scope_id']) }}",
-]) }}
+    views. One row per incident, whatever number of projects its board is in. Incremental like `issues`. -#}
+{%- set counted_vars = ['dora_excluded_urgencies', 'dora_excluded_priorities', 'dora_count_merged_incidents'] %}
+{{ config(
+    materialized='incremental',
+    pre_hook=[
+        "{{ reset_load_window(" ~ tojson(counted_vars) ~ ") }}",
+        "{{ delete_changed_rows('id', 'select issue_id as id from (' ~ changed_incidents(" ~ tojson(counted_vars)
+            ~ ") ~ ') as c', " ~ tojson(counted_vars) ~ ") }}",
+    ],
+    post_hook=[
+        "{{ ensure_primary_key(this, ['id']) }}",
+        "{{ ensure_index(this, 'idx_table_scope_id', ['`table`', 'scope_id']) }}",
+        "{{ save_load_window(" ~ tojson(counted_vars) ~ ") }}",
+    ],
+) }}
 
 select
     issues.id,
@@ -44,3 +54,4 @@ select
 
 from {{ ref('issues') }} as issues
 inner join {{ ref('int_incidents_counted') }} as counted on counted.issue_id = issues.id
+{{ join_changed('issues', counted_vars, 'id') }}

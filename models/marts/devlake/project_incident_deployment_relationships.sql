@@ -2,21 +2,19 @@
     One row per incident, under the first (by name) of the projects its service is in: DevLake's dora plugin
     writes a row per project, but its dashboards join this table on the incident alone, so an incident of a
     service in two projects would count twice in their failed deployment recovery time. The link is per
-    service, so every project would name the same deployment. -#}
-{{ config(post_hook="{{ ensure_primary_key(this, ['id', 'project_name']) }}") }}
-
-with projects as (
-
-    select board_id, min(project_name) as project_name
-    from {{ ref('int_project_boards') }}
-    group by board_id
-
-)
+    service, so every project would name the same deployment. A view over the indexed links (a join MySQL
+    and MariaDB merge into the dashboards' queries), so a rerun rewrites nothing here. -#}
+{{ config(materialized='view') }}
 
 select
-    cast(links.issue_id as char(255)) as id,
-    cast(projects.project_name as char(100)) as project_name,
-    cast(links.deployment_id as char(255)) as deployment_id
+    links.issue_id as id,
+    projects.project_name,
+    links.deployment_id
 
 from {{ ref('int_incident_deployment_links') }} as links
-inner join projects on projects.board_id = links.board_id
+inner join {{ ref('int_project_boards') }} as projects on projects.board_id = links.board_id
+where not exists (
+    select 1
+    from {{ ref('int_project_boards') }} as earlier
+    where earlier.board_id = projects.board_id and earlier.project_name < projects.project_name
+)

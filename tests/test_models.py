@@ -400,7 +400,11 @@ def test_a_service_missing_from_the_listing_still_gets_its_board(database) -> No
     build(database)
     assert lake(database, "SELECT id, name, url FROM boards ORDER BY id") == [
         ("pagerduty:Service:1:PGONE99", "Retired Billing", None),
-        ("pagerduty:Service:1:PSVC001", "Checkout API", "https://acme.pagerduty.com/service-directory/PSVC001"),
+        (
+            "pagerduty:Service:1:PSVC001",
+            "Checkout API",
+            "https://acme.pagerduty.com/service-directory/PSVC001",
+        ),
         ("pagerduty:Service:1:PSVC002", "Search", "https://acme.pagerduty.com/service-directory/PSVC002"),
     ]
     assert lake(database, "SELECT board_id, issue_id FROM board_issues ORDER BY issue_id") == [

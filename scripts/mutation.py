@@ -6,7 +6,7 @@ and the like). The copy's targeted tests (pytest node ids or -k expressions) mus
 killed. A fault whose tests pass survived. First, the same tests run on an unpatched copy and must pass, so a
 kill is the fault's doing and not a broken or skipped test.
 
-    python -m scripts.mutation [--jobs N] [--only SUBSTRING] [--no-baseline] [--keep]
+    python -m scripts.mutation [--jobs N] [--only SUBSTRING ...] [--no-baseline] [--keep]
 
 Prints one line per fault and `killed N/M` at the end; exits 1 if any fault survived (or the baseline
 failed), 2 if a patch does not apply exactly once.
@@ -42,6 +42,7 @@ T_ING = "tests/test_ingestion.py::"
 T_MOD = "tests/test_models.py::"
 T_CFR = "tests/test_cfr.py::"
 T_UNIT = "tests/test_rate_limiter_and_cron.py::"
+_WRITE = 'load.write(table, _checkpointed(source.resources[table.name], f"collect:{table.name}"))'
 
 FAULTS: tuple[Fault, ...] = (
     # ---------------------------------------------------------------------------------------- ingestion
@@ -159,14 +160,13 @@ FAULTS: tuple[Fault, ...] = (
         (T_ING + "test_late_change_events_arrive_on_the_next_run",),
     ),
     Fault(
-        "scope load: a failed run completes what it collected and moves the cut-off",
+        "scope load: a failed run commits what it collected, moving the cut-off, then fails",
         "ingestion/scope_load.py",
-        "the cause is what the user must see\n        load.abandon()\n",
-        "the cause is what the user must see\n"
-        "        try:\n"
-        "            load.complete(state=stats.next_state.to_json() if stats.next_state else None)\n"
-        "        except Exception:\n"
-        "            load.abandon()\n",
+        " " * 16 + _WRITE + "\n",
+        " " * 16 + "try:\n" + " " * 20 + _WRITE + "\n"
+        "                except Exception:\n"
+        "                    load.complete(state=stats.next_state.to_json())\n"
+        "                    raise\n",
         (T_ING + "test_failed_runs_leave_the_state_and_the_data_as_they_were",),
     ),
     # ------------------------------------------------------------------------------------------- models
@@ -305,6 +305,13 @@ FAULTS: tuple[Fault, ...] = (
         ("tests/test_api.py::test_cron_blueprint_fires_on_its_own",),
     ),
     Fault(
+        "runner: pipeline records stamped in the process's local time",
+        "runner/lake_tables.py",
+        'these tables hold."""\n    return datetime.now(UTC).replace(tzinfo=None)',
+        'these tables hold."""\n    return datetime.now()',
+        ("tests/test_time_zones.py",),
+    ),
+    Fault(
         "runner: a start_date in the future accepted",
         "runner/blueprints.py",
         'problems.append(f"{where}: {shown} is in the future")',
@@ -382,13 +389,16 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--jobs", type=int, default=2, help="faults run side by side (default 2)")
-    parser.add_argument("--only", default="", help="only the faults whose name contains this")
+    parser.add_argument(
+        "--only", action="append", default=[], help="only the faults whose name contains this (repeatable)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the unpatched run of the tests")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per fault's tests")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
     args = parser.parse_args()
 
-    faults = tuple(f for f in FAULTS if args.only.lower() in f.name.lower())
+    wanted = [text.lower() for text in args.only]
+    faults = tuple(f for f in FAULTS if not wanted or any(text in f.name.lower() for text in wanted))
     problems = check_patches(faults)
     if problems:
         for problem in problems:
@@ -402,7 +412,9 @@ def main() -> int:
         if not args.no_baseline:
             node_ids = sorted({t for f in faults if "-k" not in f.tests for t in f.tests})
             selections = [f.tests for f in faults if "-k" in f.tests]
-            groups = [tuple(node_ids), *dict.fromkeys(selections)]
+            jobs = max(1, args.jobs)  # the node ids in `jobs` groups, side by side with the -k selections
+            groups = [tuple(node_ids[i::jobs]) for i in range(jobs) if node_ids[i::jobs]]
+            groups += list(dict.fromkeys(selections))
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
                 outcomes = list(pool.map(lambda g: run_tests(base, g, args.timeout * 3), groups))
             bad = [(g, o) for g, o in zip(groups, outcomes, strict=True) if o[0] != "passed"]

@@ -207,13 +207,12 @@ def test_cron_blueprint_fires_on_its_own(api, database, sim) -> None:
         raise AssertionError("the cron blueprint did not run twice")
     disabled = requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"enable": False})
     assert disabled.status_code == 200 and disabled.json()["enable"] is False
-    time.sleep(1)  # a run the last tick started may still be recorded: let every run finish
+    time.sleep(1)  # a tick that read the blueprint before the change has recorded its run by now
+    settled = max(r["id"] for r in requests.get(f"{api}/pipelines").json()["pipelines"])
     for run in requests.get(f"{api}/blueprints/{blueprint['id']}/pipelines").json()["pipelines"]:
         wait_for_pipeline(api, run["id"])
-    settled = max(r["id"] for r in requests.get(f"{api}/pipelines").json()["pipelines"])
-    time.sleep(
-        7
-    )  # two more ticks of "*/3 * * * * *", none of them skipped: a disabled blueprint starts nothing
+    # two more ticks of "*/3 * * * * *" with nothing running: a disabled blueprint starts nothing
+    time.sleep(7)
     assert max(r["id"] for r in requests.get(f"{api}/pipelines").json()["pipelines"]) == settled
 
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint mutation clean
 
 install: $(STAMP)
 
@@ -25,6 +25,10 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# deliberate faults the suite must catch (scripts/mutation.py); not part of `make test`
+mutation: install
+	$(BIN)/python -m scripts.mutation
 
 clean:
 	rm -rf $(VENV) target dbt_packages logs

@@ -51,9 +51,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def private_server(name: str) -> Iterator[Database]:
-    """A fresh server on a free loopback port with user root and no password; raises RuntimeError with
-    instructions when no server binaries are installed."""
+def private_server(name: str, server_args: tuple[str, ...] = ()) -> Iterator[Database]:
+    """A fresh server on a free loopback port with user root and no password (`server_args` go to the
+    server, e.g. a default time zone); raises RuntimeError with instructions when no server binaries are
+    installed."""
     server = _binary("mariadbd", "mysqld")
     install = _binary("mariadb-install-db", "mysql_install_db")
     if not server or not install:
@@ -85,6 +86,7 @@ def private_server(name: str) -> Iterator[Database]:
             f"--user={user}",
             "--bind-address=127.0.0.1",
             "--skip-log-bin",
+            *server_args,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

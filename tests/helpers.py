@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -172,3 +172,28 @@ def run_seed_blueprint(db: Database, server: SimulatorServer, folder: Path) -> N
     )
     result = run_cli(db, "run", "--blueprint", blueprint, "--connections", connections)
     assert result.returncode == 0, result.stderr
+
+
+def mttr_level(minutes: int) -> str:
+    """DORA's time-to-restore buckets, written out here rather than read from the models."""
+    return "elite" if minutes < 60 else "high" if minutes < 1440 else "medium" if minutes < 10080 else "low"
+
+
+def expected_mttr(server: SimulatorServer, since: datetime) -> list[tuple[date, int, int, str]]:
+    """dora_mttr_monthly by hand from the simulator's incidents as the API renders them: (month, resolved
+    incidents, lower median of whole minutes, level), months in UTC, incidents merged into another left out."""
+    by_month: dict[date, list[int]] = {}
+    for incident in rendered(server):
+        created = utc(incident["created_at"])
+        if incident["status"] != "resolved" or created < since:
+            continue
+        if (incident.get("resolve_reason") or {}).get("type") == "merge_resolve_reason":
+            continue
+        resolved = utc(incident.get("resolved_at") or incident["last_status_change_at"])
+        minutes = int((resolved - created).total_seconds() // 60)
+        by_month.setdefault(date(resolved.year, resolved.month, 1), []).append(minutes)
+    out = []
+    for month, values in sorted(by_month.items()):
+        median = sorted(values)[(len(values) - 1) // 2]
+        out.append((month, len(values), median, mttr_level(median)))
+    return out

@@ -8,11 +8,21 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 import requests
 
-from .helpers import ROOT, SECRET, SEED_BLUEPRINT, SIM_TOKEN, query, serve, wait_for_pipeline
+from .helpers import (
+    ROOT,
+    SECRET,
+    SEED_BLUEPRINT,
+    SIM_TOKEN,
+    expected_mttr,
+    query,
+    serve,
+    wait_for_pipeline,
+)
 
 
 @pytest.fixture
@@ -81,7 +91,17 @@ def test_seed_curl_commands_verbatim(api, database, sim) -> None:
     assert query(database, "SELECT COUNT(*) FROM issues WHERE type = 'INCIDENT'", database=database.name) == [
         (300,)
     ]
-    assert query(database, "SELECT COUNT(*) > 0 FROM dora_mttr_monthly", database=database.name) == [(1,)]
+    # every month's MTTR as computed by hand from the simulator's incidents
+    start = datetime.fromisoformat(
+        SEED_BLUEPRINT["settings"]["connections"][0]["scope"][0]["options"]["start_date"].replace(
+            "Z", "+00:00"
+        )
+    )
+    assert query(
+        database,
+        "SELECT month, resolved_incidents, mttr_minutes, level FROM dora_mttr_monthly ORDER BY month",
+        database=database.name,
+    ) == expected_mttr(sim, start)
     listed = requests.get(f"{api}/blueprints/1/pipelines", timeout=10).json()
     assert listed["count"] == 1 and listed["pipelines"][0]["id"] == pipeline["id"]
 
@@ -185,7 +205,15 @@ def test_cron_blueprint_fires_on_its_own(api, database, sim) -> None:
         time.sleep(1)
     else:
         raise AssertionError("the cron blueprint did not run twice")
-    requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"enable": False})
+    disabled = requests.patch(f"{api}/blueprints/{blueprint['id']}", json={"enable": False})
+    assert disabled.status_code == 200 and disabled.json()["enable"] is False
+    time.sleep(1)  # a tick that read the blueprint before the change has recorded its run by now
+    settled = max(r["id"] for r in requests.get(f"{api}/pipelines").json()["pipelines"])
+    for run in requests.get(f"{api}/blueprints/{blueprint['id']}/pipelines").json()["pipelines"]:
+        wait_for_pipeline(api, run["id"])
+    # two more ticks of "*/3 * * * * *" with nothing running: a disabled blueprint starts nothing
+    time.sleep(7)
+    assert max(r["id"] for r in requests.get(f"{api}/pipelines").json()["pipelines"]) == settled
 
 
 def test_restart_marks_abandoned_pipelines_failed(database) -> None:

@@ -6,11 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, SEED_BLUEPRINT, SIM_TOKEN, db_url, query, run_cli, write_json
+from .helpers import ROOT, SEED_BLUEPRINT, SIM_TOKEN, db_url, expected_mttr, query, run_cli, write_json
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +186,21 @@ def test_json_lines_log_mode(tmp_path, database, sim) -> None:
     assert all({"time", "level", "event", "message"} <= set(r) for r in records)
     assert events["summary"]["incidents"] == 400 and events["summary"]["scopes_loaded"] == 1
     assert events["dbt"]["success"] is True
-    assert "mttr" in events and "pipeline" in events
+    assert query(database, "SELECT id, status FROM _devlake_pipelines", database=database.name) == [
+        (events["pipeline"]["pipeline_id"], "TASK_COMPLETED")
+    ]
+    # the last three months' MTTR, newest first, as computed by hand from the simulator's incidents
+    mttr = [
+        (r["month"], r["resolved_incidents"], r["mttr_minutes"], r["level"])
+        for r in records
+        if r["event"] == "mttr"
+    ]
+    start = datetime.fromisoformat("2022-06-01T15:04:05+00:00")  # the seed blueprint's start_date
+    assert (
+        mttr
+        == [(f"{m:%Y-%m}", n, minutes, level) for m, n, minutes, level in expected_mttr(sim, start)][::-1][:3]
+    )
+    assert len(mttr) == 3
 
 
 @pytest.mark.parametrize(

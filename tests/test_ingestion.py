@@ -7,23 +7,29 @@ they are resolved, as PagerDuty users do.
 
 from __future__ import annotations
 
+import http.server
 import json
 import math
 import re
+import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from ingestion.database import drop_databases
+from ingestion.pagerduty import client as client_module
+from ingestion.pagerduty.client import RateLimiter
 from ingestion.pagerduty.paging import query_window, windows
 from ingestion.pagerduty.records import incident_row
 from ingestion.pagerduty.times import TimeFormatError, parse_time
 from ingestion.raw_store import scope_state
 from ingestion.scope_load import LoadFailed, ScopeSpec, load_scope
 
-from .helpers import FAST_RETRY, connection, load, loaded_incidents, query, rendered, utc
+from .helpers import FAST_RETRY, SIM_TOKEN, connection, load, loaded_incidents, query, rendered, utc
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
 START = END - timedelta(days=60)
@@ -441,3 +447,102 @@ def test_more_than_10000_open_incidents_rerun(database, simulator) -> None:
     assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
     assert all(by_number[n]["status"] == "acknowledged" for n in changes["acknowledged"])
     assert set(got) == expected_ids(server, start)
+
+
+# ------------------------------------------------------------------------------- connection settings
+class _FakeClockLimiter(RateLimiter):
+    """The client's own limiter, on a clock that sleeping moves: an hour's wait takes no time. Every request
+    it lets through is stamped with the fake time."""
+
+    made: list[_FakeClockLimiter] = []
+
+    def __init__(self, per_hour=None, **kw) -> None:
+        self.now = 0.0
+        self.stamps: list[float] = []
+        self._fake_lock = threading.Lock()
+        super().__init__(per_hour=per_hour, clock=lambda: self.now, sleep=self._sleep_fake, **kw)
+        _FakeClockLimiter.made.append(self)
+
+    def _sleep_fake(self, seconds: float) -> None:
+        with self._fake_lock:
+            self.now += seconds
+
+    def acquire(self) -> None:
+        super().acquire()
+        self.stamps.append(self.now)
+
+
+def test_rate_limit_per_hour_paces_a_load(database, small_sim, monkeypatch) -> None:
+    """A connection's rateLimitPerHour reaches the client of a real load: at most that many requests in any
+    hour (on the limiter's clock, which sleeping moves), and the load still completes."""
+    _FakeClockLimiter.made.clear()
+    monkeypatch.setattr(client_module, "RateLimiter", _FakeClockLimiter)
+    spec = connection(small_sim, rate_limit_per_hour=3)
+    load_scope(spec, ScopeSpec(START), database, retry=FAST_RETRY)
+    [limiter] = _FakeClockLimiter.made
+    sent = small_sim.stats()["requests"]
+    assert limiter.limits == [(3, 3600.0)]
+    assert len(limiter.stamps) == sent and sent >= 7
+    # request k goes only once request k-3 is an hour old: no four in any hour, and the load spans hours
+    stamps = sorted(limiter.stamps)
+    assert all(later - earlier >= 3600 for earlier, later in zip(stamps, stamps[3:], strict=False))
+    assert stamps[-1] - stamps[0] >= 3600 * ((sent - 1) // 3)
+    assert set(loaded_incidents(database)) == expected_ids(small_sim, START)
+
+
+class _Proxy(http.server.ThreadingHTTPServer):
+    """A forwarding HTTP proxy on 127.0.0.1 that counts what passes (absolute-form request targets)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                proxy.seen.append((self.path, self.headers.get("Authorization", "")))
+                forwarded = urllib.request.Request(
+                    self.path,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"},
+                )
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    reply = opener.open(forwarded, timeout=30)
+                    status, headers, body = reply.status, reply.headers, reply.read()
+                except urllib.error.HTTPError as exc:
+                    status, headers, body = exc.code, exc.headers, exc.read()
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+def test_a_load_goes_through_the_connections_proxy(database, small_sim, monkeypatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = _Proxy()
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        spec = connection(small_sim, proxy=proxy.url)
+        result = load_scope(spec, ScopeSpec(START), database, retry=FAST_RETRY)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    sent = small_sim.stats()["requests"]
+    # every request the simulator answered came through the proxy, with the token, in absolute form
+    assert len(proxy.seen) == sent == result.requests and sent >= 5
+    assert all(target.startswith(small_sim.url + "/") for target, _ in proxy.seen)
+    assert {auth for _, auth in proxy.seen} == {f"Token token={SIM_TOKEN}"}
+    assert set(loaded_incidents(database)) == expected_ids(small_sim, START)

@@ -389,3 +389,29 @@ def test_the_lake_shows_exactly_what_the_scopes_cover(database) -> None:
     build(database, "--full-refresh")
     assert (lake(database, "SELECT * FROM issues ORDER BY id"), mttr(database)) == incremental
     assert len(incremental[0]) == len(FIXTURE) + 3
+
+
+def test_a_service_missing_from_the_listing_still_gets_its_board(database) -> None:
+    """An incident on a service the services listing no longer has (deleted since): boards.sql's `referenced`
+    branch gives it a board named as the incident names it, so board_issues and the by-service view keep it."""
+    gone = incident(81, "2026-07-01T00:00:00Z", resolved_after=12 * M)
+    gone["service"] = {"id": "PGONE99", "type": "service_reference", "summary": "Retired Billing"}
+    load_raw(database, [gone, incident(82, "2026-07-02T00:00:00Z", resolved_after=4 * M)])
+    build(database)
+    assert lake(database, "SELECT id, name, url FROM boards ORDER BY id") == [
+        ("pagerduty:Service:1:PGONE99", "Retired Billing", None),
+        (
+            "pagerduty:Service:1:PSVC001",
+            "Checkout API",
+            "https://acme.pagerduty.com/service-directory/PSVC001",
+        ),
+        ("pagerduty:Service:1:PSVC002", "Search", "https://acme.pagerduty.com/service-directory/PSVC002"),
+    ]
+    assert lake(database, "SELECT board_id, issue_id FROM board_issues ORDER BY issue_id") == [
+        ("pagerduty:Service:1:PGONE99", "pagerduty:Incident:1:81"),
+        ("pagerduty:Service:1:PSVC001", "pagerduty:Incident:1:82"),
+    ]
+    assert mttr(database, "dora_mttr_monthly_by_service") == [
+        (date(2026, 7, 1), "PGONE99", "Retired Billing", 1, 12, Decimal("0.20"), "elite"),
+        (date(2026, 7, 1), "PSVC001", "Checkout API", 1, 4, Decimal("0.07"), "elite"),
+    ]

@@ -1,0 +1,470 @@
+"""`make mutation`: deliberate faults the suite must catch, each run against the tests that should catch it.
+
+Each fault is a small patch (one exact old-string -> new-string replacement in one file, checked to occur
+exactly once) applied to a scratch copy of the work tree (tracked and untracked files, without .venv, target
+and the like). The copy's targeted tests (pytest node ids or -k expressions) must then fail: the fault is
+killed. A fault whose tests pass survived. First, the same tests run on an unpatched copy and must pass, so a
+kill is the fault's doing and not a broken or skipped test.
+
+    python -m scripts.mutation [--jobs N] [--only SUBSTRING ...] [--no-baseline] [--keep]
+
+Prints one line per fault and `killed N/M` at the end; exits 1 if any fault survived (or the baseline
+failed), 2 if a patch does not apply exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    """pytest arguments: node ids, files, or "-k" followed by an expression."""
+
+
+T_ING = "tests/test_ingestion.py::"
+T_MOD = "tests/test_models.py::"
+T_CFR = "tests/test_cfr.py::"
+T_UNIT = "tests/test_rate_limiter_and_cron.py::"
+_WRITE = 'load.write(table, _checkpointed(source.resources[table.name], f"collect:{table.name}"))'
+
+FAULTS: tuple[Fault, ...] = (
+    # ---------------------------------------------------------------------------------------- ingestion
+    Fault(
+        "client: a 429 no longer pauses until ratelimit-reset (unit)",
+        "ingestion/pagerduty/client.py",
+        "self.pause(reset if reset is not None else settings.RATE_LIMIT_BARE_PAUSE_SECONDS)",
+        "pass",
+        (T_UNIT + "test_a_429_pauses_until_ratelimit_reset",),
+    ),
+    Fault(
+        "client: ratelimit-reset ignored after a 429 (no pause, no Retry-After): retries at once",
+        "ingestion/pagerduty/client.py",
+        "        self.limiter.observe(response)\n"
+        '        if response.status_code == 429 and "Retry-After" not in response.headers:',
+        "        if False:",
+        (T_ING + "test_429_waits_for_ratelimit_reset_without_hammering",),
+    ),
+    Fault(
+        "client: ratelimit-remaining 0 ignored",
+        "ingestion/pagerduty/client.py",
+        'elif response.headers.get("ratelimit-remaining", "").strip() == "0" and reset is not None:',
+        "elif False:",
+        (T_UNIT + "test_what_pauses_and_for_how_long",),
+    ),
+    Fault(
+        "client: rateLimitPerHour ignored by the limiter",
+        "ingestion/pagerduty/client.py",
+        "self.limits = [(per_hour, 3600.0)] if per_hour else [(per_minute, 60.0)]",
+        "self.limits = [(per_minute, 60.0)]",
+        (T_UNIT + "test_rate_limit_per_hour_replaces_the_per_minute_limit",),
+    ),
+    Fault(
+        "scope load: the connection's rateLimitPerHour never reaches the client",
+        "ingestion/scope_load.py",
+        "rate_limit_per_hour=connection.rate_limit_per_hour,",
+        "rate_limit_per_hour=None,",
+        (T_ING + "test_rate_limit_per_hour_paces_a_load",),
+    ),
+    Fault(
+        "scope load: the connection's proxy is not used",
+        "ingestion/scope_load.py",
+        "proxy=connection.proxy,",
+        "proxy=None,",
+        (T_ING + "test_a_load_goes_through_the_connections_proxy",),
+    ),
+    Fault(
+        "client: HTTP 403 is not an authentication error",
+        "ingestion/pagerduty/client.py",
+        "if response.status_code in (401, 403):",
+        "if response.status_code == 401:",
+        ("-k", "test_a_refused_token_stops_at_once_and_names_the_connection", "tests/test_ingestion.py"),
+    ),
+    Fault(
+        "client: a page cut off mid-body is not fetched again",
+        "ingestion/pagerduty/client.py",
+        "    except orjson.JSONDecodeError:\n        return True\n    return False",
+        "    except orjson.JSONDecodeError:\n        return False\n    return False",
+        (T_ING + "test_5xx_and_cut_off_pages_are_retried",),
+    ),
+    Fault(
+        "source: incidents created before start_date kept",
+        "ingestion/pagerduty/__init__.py",
+        'if row["created_at"] < self.start_date.replace(tzinfo=None):',
+        "if False:",
+        (T_ING + "test_start_date_boundary",),
+    ),
+    Fault(
+        "paging: no 10,000 split",
+        "ingestion/pagerduty/paging.py",
+        "if total >= settings.MAX_OFFSET_PLUS_LIMIT and window.end - window.start > timedelta(",
+        "if False and window.end - window.start > timedelta(",
+        (T_ING + "test_first_load_over_six_months_with_a_burst_past_10000",),
+    ),
+    Fault(
+        "paging: windows start at their edge, not one second early",
+        "ingestion/pagerduty/paging.py",
+        '{"since": iso_z(start - settings.WINDOW_OVERLAP), "until": iso_z(end)}',
+        '{"since": iso_z(start), "until": iso_z(end)}',
+        (T_ING + "test_windows_cover_the_range_and_queries_start_a_second_early",),
+    ),
+    Fault(
+        "paging: a shifted listing fails at once instead of being read again",
+        "ingestion/pagerduty/paging.py",
+        "if window.attempt == 2:",
+        "if window.attempt >= 1:",
+        (T_ING + "test_a_listing_that_shifts_is_read_again_and_a_second_shortfall_stops",),
+    ),
+    Fault(
+        "paging: a window's shortfall is never noticed",
+        "ingestion/pagerduty/paging.py",
+        "if window.pages_left == 0 and exact and len(window.seen) < window.total:",
+        "if False:",
+        (T_ING + "test_a_listing_that_shifts_is_read_again_and_a_second_shortfall_stops",),
+    ),
+    Fault(
+        "times: parsed with replace(tzinfo=UTC) instead of astimezone(UTC)",
+        "ingestion/pagerduty/times.py",
+        "    return moment.astimezone(UTC)\n\n\ndef utc_naive",
+        "    return moment.replace(tzinfo=UTC)\n\n\ndef utc_naive",
+        (T_ING + "test_times_with_offsets_are_stored_in_utc",),
+    ),
+    Fault(
+        "times: a time without an offset is accepted",
+        "ingestion/pagerduty/times.py",
+        "if moment.tzinfo is None or moment.utcoffset() is None:",
+        "if False:",
+        (T_ING + "test_a_time_without_an_offset_is_refused_naming_its_field",),
+    ),
+    Fault(
+        "source: no open-incident refresh on a rerun",
+        "ingestion/pagerduty/__init__.py",
+        "            yield from self._refresh_open()\n",
+        "            pass\n",
+        (T_ING + "test_rerun_catches_changes_at_the_documented_cost",),
+    ),
+    Fault(
+        "source: incidents named by log entries are not read by id",
+        "ingestion/pagerduty/__init__.py",
+        "            yield from self._read_changed()\n",
+        "            pass\n",
+        (T_ING + "test_edits_after_resolution_merges_and_moves_arrive_in_one_rerun",),
+    ),
+    Fault(
+        "source: change events get no trailing window",
+        "ingestion/pagerduty/__init__.py",
+        "max(oldest_kept, last - settings.CHANGE_EVENT_TRAILING_WINDOW)",
+        "max(oldest_kept, last)",
+        (T_ING + "test_late_change_events_arrive_on_the_next_run",),
+    ),
+    Fault(
+        "scope load: a failed run commits what it collected, moving the cut-off, then fails",
+        "ingestion/scope_load.py",
+        " " * 16 + _WRITE + "\n",
+        " " * 16 + "try:\n" + " " * 20 + _WRITE + "\n"
+        "                except Exception:\n"
+        "                    load.complete(state=stats.next_state.to_json())\n"
+        "                    raise\n",
+        (T_ING + "test_failed_runs_leave_the_state_and_the_data_as_they_were",),
+    ),
+    # ------------------------------------------------------------------------------------------- models
+    Fault(
+        "model: last_status_change_at taken before resolved_at",
+        "models/intermediate/int_incidents_covered.sql",
+        "coalesce(resolved_at, last_status_change_at)",
+        "coalesce(last_status_change_at, resolved_at)",
+        (T_MOD + "test_resolution_date_prefers_resolved_at_and_falls_back",),
+    ),
+    Fault(
+        "model: lead time rounded instead of truncated",
+        "macros/cross_db/minutes_between.sql",
+        "timestampdiff(minute, {{ start }}, {{ end }})",
+        "round(timestampdiff(second, {{ start }}, {{ end }}) / 60)",
+        (T_MOD + "test_resolution_date_prefers_resolved_at_and_falls_back",),
+    ),
+    Fault(
+        "model: upper median instead of lower",
+        "macros/dora/lower_median.sql",
+        "rn = floor((n - 1) / 2) + 1",
+        "rn = floor(n / 2) + 1",
+        (T_MOD + "test_mttr_monthly_lower_median_by_hand",),
+    ),
+    Fault(
+        "model: start date exclusive",
+        "models/intermediate/int_incidents_covered.sql",
+        "and incidents.created_at >= scopes.start_date",
+        "and incidents.created_at > scopes.start_date",
+        (T_MOD + "test_the_lake_shows_exactly_what_the_scopes_cover",),
+    ),
+    Fault(
+        "model: no board for a service missing from the listing",
+        "models/intermediate/int_boards.sql",
+        "    where service_id is not null\n    group by connection_id, service_id",
+        "    where 1 = 0\n    group by connection_id, service_id",
+        (T_MOD + "test_a_service_missing_from_the_listing_still_gets_its_board",),
+    ),
+    Fault(
+        "level: <= instead of < in recovery_time_level (elite)",
+        "macros/dora/recovery_time_level.sql",
+        "when {{ minutes }} < 60 then 'elite'",
+        "when {{ minutes }} <= 60 then 'elite'",
+        (T_CFR + "test_recovery_time_levels_at_their_boundaries",),
+    ),
+    Fault(
+        "level: <= instead of < in recovery_time_level (medium)",
+        "macros/dora/recovery_time_level.sql",
+        "when {{ minutes }} < 10080 then 'medium'",
+        "when {{ minutes }} <= 10080 then 'medium'",
+        (T_CFR + "test_recovery_time_levels_at_their_boundaries",),
+    ),
+    Fault(
+        "level: < instead of <= in change_failure_rate_level (elite)",
+        "macros/dora/change_failure_rate_level.sql",
+        "when {{ rate }} <= {{ elite }} then 'elite'",
+        "when {{ rate }} < {{ elite }} then 'elite'",
+        ("-k", "levels_at_their_boundaries and elite", "tests/test_cfr.py"),
+    ),
+    Fault(
+        "level: dora_report ignored",
+        "macros/dora/change_failure_rate_level.sql",
+        "{%- set report = var('dora_report', 2023) | string -%}",
+        "{%- set report = '2023' -%}",
+        (T_CFR + "test_cfr_levels_follow_the_dora_report",),
+    ),
+    Fault(
+        "model: a multi-service change counted once per service",
+        "models/intermediate/int_deployment_outcomes.sql",
+        "    group by deployment_id\n",
+        "    group by deployment_id, board_id\n",
+        (T_CFR + "test_links_and_cfr_by_hand",),
+    ),
+    Fault(
+        "model: an incident linked to a deployment finishing the same second",
+        "models/intermediate/int_incident_deployment_links.sql",
+        "and deployments.finished_at < incidents.created_at",
+        "and deployments.finished_at <= incidents.created_at",
+        (T_CFR + "test_links_and_cfr_by_hand",),
+    ),
+    Fault(
+        "model: a CSV deployment without connection_id matches no connection",
+        "models/intermediate/int_deployment_boards.sql",
+        "and (file.connection_id is null or boards.connection_id = file.connection_id)",
+        "and boards.connection_id = file.connection_id",
+        (T_CFR + "test_a_deployment_without_a_connection_counts_once_over_two_connections",),
+    ),
+    Fault(
+        "model: merged incidents counted as restorations",
+        "macros/dora/dora_incident_filter.sql",
+        "        and {{ is_merged }} = 0",
+        "        and 1 = 1",
+        (T_CFR + "test_merged_incidents_are_not_restorations",),
+    ),
+    # ------------------------------------------------------------------------------------ runner and API
+    Fault(
+        "API: the Host check skipped",
+        "runner/api/guard.py",
+        "            if not host or not is_loopback_host(host):",
+        "            if False:",
+        ("tests/test_security.py::test_without_api_token_only_loopback_hosts_and_same_origin",),
+    ),
+    Fault(
+        "API: the Origin check skipped",
+        "runner/api/guard.py",
+        "if origin is not None and not same_origin(origin, host_header):",
+        "if False:",
+        ("tests/test_security.py::test_without_api_token_only_loopback_hosts_and_same_origin",),
+    ),
+    Fault(
+        "API: API_TOKEN not compared",
+        "runner/api/guard.py",
+        "if not hmac.compare_digest(given, self.expected):",
+        "if False:",
+        ("tests/test_api.py::test_api_token_guards_everything_but_ping",),
+    ),
+    Fault(
+        "runner: six-field cron read with seconds last",
+        "runner/cron.py",
+        "second_at_beginning=len(expression.split()) == 6",
+        "second_at_beginning=False",
+        (T_UNIT + "test_next_fire_on_lopsided_expressions",),
+    ),
+    Fault(
+        "runner: records of dead CLI runs stay TASK_RUNNING",
+        "runner/pipeline_records.py",
+        "                    if cur.fetchone()[0] != 1:\n                        continue",
+        "                    if True:\n                        continue",
+        ("tests/test_api.py::test_restart_marks_abandoned_pipelines_failed",),
+    ),
+    Fault(
+        "API: the scheduler fires disabled blueprints",
+        "runner/api/scheduler.py",
+        'if blueprint.get("enable") is False or blueprint.get("isManual", True) or is_manual(cron):',
+        'if blueprint.get("isManual", True) or is_manual(cron):',
+        ("tests/test_api.py::test_cron_blueprint_fires_on_its_own",),
+    ),
+    Fault(
+        "runner: pipeline records stamped in the process's local time",
+        "runner/lake_tables.py",
+        'these tables hold."""\n    return datetime.now(UTC).replace(tzinfo=None)',
+        'these tables hold."""\n    return datetime.now()',
+        ("tests/test_time_zones.py",),
+    ),
+    Fault(
+        "runner: a start_date in the future accepted",
+        "runner/blueprints.py",
+        'problems.append(f"{where}: {shown} is in the future")',
+        "pass",
+        ("-k", "test_bad_blueprints_name_the_problem", "tests/test_runner_inputs.py"),
+    ),
+)
+
+COPY_EXCLUDE = {
+    ".venv",
+    "target",
+    "dbt_packages",
+    "logs",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+}
+
+
+def source_files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    files = [f for f in out.split("\0") if f]
+    return [f for f in files if not set(Path(f).parts) & COPY_EXCLUDE and (ROOT / f).is_file()]
+
+
+def make_copy(dest: Path, files: list[str]) -> None:
+    for name in files:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+
+
+def check_patches(faults: tuple[Fault, ...]) -> list[str]:
+    problems = []
+    for fault in faults:
+        path = ROOT / fault.path
+        if not path.is_file():
+            problems.append(f"{fault.name}: {fault.path} does not exist")
+            continue
+        count = path.read_text().count(fault.old)
+        if count != 1:
+            problems.append(f"{fault.name}: the old string occurs {count} times in {fault.path}, not once")
+    return problems
+
+
+def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, str, float]:
+    """('passed' | 'failed' | 'error' | 'timeout', the first failing line, seconds)."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfEs", *tests]
+    started = time.monotonic()
+    try:
+        result = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout", f"over {timeout:.0f} s", time.monotonic() - started
+    seconds = time.monotonic() - started
+    lines = result.stdout.splitlines()
+    first = next((ln for ln in lines if ln.startswith(("FAILED", "ERROR"))), lines[-1] if lines else "")
+    summary = lines[-1] if lines else ""
+    if result.returncode == 0:
+        # a skipped test proves nothing: the baseline reports it, a fault survives it
+        return ("skipped" if "skipped" in summary else "passed"), summary, seconds
+    if result.returncode == 1:
+        return "failed", first, seconds
+    return "error", (first or result.stderr.strip().splitlines()[-1:] or [""])[0], seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="faults run side by side (default 2)")
+    parser.add_argument(
+        "--only", action="append", default=[], help="only the faults whose name contains this (repeatable)"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unpatched run of the tests")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per fault's tests")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch copies")
+    args = parser.parse_args()
+
+    wanted = [text.lower() for text in args.only]
+    faults = tuple(f for f in FAULTS if not wanted or any(text in f.name.lower() for text in wanted))
+    problems = check_patches(faults)
+    if problems:
+        for problem in problems:
+            print(f"patch does not apply: {problem}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="pagerduty-mutation-"))
+    base = scratch / "baseline"  # one snapshot of the work tree: edits made during the run do not leak in
+    make_copy(base, source_files())
+    try:
+        if not args.no_baseline:
+            node_ids = sorted({t for f in faults if "-k" not in f.tests for t in f.tests})
+            selections = [f.tests for f in faults if "-k" in f.tests]
+            jobs = max(1, args.jobs)  # the node ids in `jobs` groups, side by side with the -k selections
+            groups = [tuple(node_ids[i::jobs]) for i in range(jobs) if node_ids[i::jobs]]
+            groups += list(dict.fromkeys(selections))
+            with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+                outcomes = list(pool.map(lambda g: run_tests(base, g, args.timeout * 3), groups))
+            bad = [(g, o) for g, o in zip(groups, outcomes, strict=True) if o[0] != "passed"]
+            took = sum(o[2] for o in outcomes)
+            if bad:
+                for group, (status, line, _) in bad:
+                    print(f"baseline {status}: {line} ({' '.join(group)[:200]})")
+                print("the targeted tests do not pass unpatched: no fault is judged")
+                return 1
+            print(f"baseline: the targeted tests pass unpatched ({took:.0f} s of test time)", flush=True)
+
+        def judge(item: tuple[int, Fault]) -> tuple[int, Fault, str, str, float]:
+            index, fault = item
+            copy = scratch / f"fault-{index:02d}"
+            shutil.copytree(base, copy, ignore=shutil.ignore_patterns(*COPY_EXCLUDE))
+            path = copy / fault.path
+            path.write_text(path.read_text().replace(fault.old, fault.new, 1))
+            status, line, seconds = run_tests(copy, fault.tests, args.timeout)
+            if not args.keep:
+                shutil.rmtree(copy, ignore_errors=True)
+            verdict = "killed" if status in ("failed", "error", "timeout") else "SURVIVED"
+            print(f"{verdict:8} {index:2d} {fault.name} ({seconds:.0f} s): {line[:160]}", flush=True)
+            return index, fault, verdict, line, seconds
+
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            results = list(pool.map(judge, enumerate(faults, 1)))
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    killed = sum(1 for r in results if r[2] == "killed")
+    survived = [r for r in results if r[2] != "killed"]
+    for index, fault, _, _, _ in survived:
+        print(f"survived: {index} {fault.name} ({fault.path}; tests {' '.join(fault.tests)})")
+    print(f"killed {killed}/{len(results)} in {time.monotonic() - started:.0f} s")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,13 +50,25 @@
     {{ return(stored.rows | length == 0 or stored.rows[0][0] != load_window_fingerprint(fingerprint_vars)) }}
 {%- endmacro %}
 
+{#- The window's bounds are read when the model compiles and written into its SQL as numbers: MariaDB does
+    not evaluate a subquery while it plans, so `load_seq > (select ...)` read every raw row instead of the
+    new ones through the index. Both bounds are fixed for the model's build (the watermark moves only in its
+    post-hook, `upto` only at the start of the dbt run). -#}
+{% macro load_window_number(sql) -%}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- set found = run_query(sql) -%}
+    {{ return((found.rows[0][0] if found.rows | length else none) or 0) }}
+{%- endmacro %}
+
 {% macro in_load_window(load_seq, fingerprint_vars=[]) -%}
-    {%- set upto = "(select upto from " ~ build_table() ~ " where id = 1)" -%}
+    {%- set upto = load_window_number("select upto from " ~ build_table() ~ " where id = 1") -%}
     {%- if load_window_rebuilds(fingerprint_vars) -%}
         {{ load_seq }} <= {{ upto }}
     {%- else -%}
-        {{ load_seq }} > (select load_seq from {{ watermarks_table() }} where model = '{{ this.name }}')
-        and {{ load_seq }} <= {{ upto }}
+        {%- set since = load_window_number(
+            "select load_seq from " ~ watermarks_table() ~ " where model = '" ~ this.name ~ "'"
+        ) -%}
+        {{ load_seq }} > {{ since }} and {{ load_seq }} <= {{ upto }}
     {%- endif -%}
 {%- endmacro %}
 

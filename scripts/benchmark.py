@@ -31,8 +31,9 @@ from ingestion.database import database_from_env, drop_databases, parse_db_url
 from .simulator_process import SIM_TOKEN, reset_stats, served_requests, simulator
 
 ROOT = Path(__file__).resolve().parent.parent
-UNTHROTTLED_PER_HOUR = 3_600_000
-"""rateLimitPerHour of the unthrottled phases: 1,000 requests a second, above what the loader reaches."""
+UNTHROTTLED_PER_HOUR = 1_000_000
+"""rateLimitPerHour of the unthrottled phases: the most a connection may set (278 requests a second), above
+what the loader reaches."""
 
 
 def _run(
@@ -73,9 +74,8 @@ def _write_inputs(
     tmp: str, url: str, start: datetime, rate_limit_per_hour: int | None = None
 ) -> tuple[Path, Path]:
     """The bench blueprint and its connection. Without `rate_limit_per_hour` the connection gets
-    PagerDuty's own
-    960 requests a minute; the simulator of the unthrottled phases sets no limit, so they lift it to measure
-    the loader itself."""
+    PagerDuty's own 960 requests a minute; the simulator of the unthrottled phases sets no limit, so they
+    lift it to measure the loader itself."""
     blueprint, connections = Path(tmp, "blueprint.json"), Path(tmp, "connections.json")
     blueprint.write_text(
         json.dumps(

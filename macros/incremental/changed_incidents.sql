@@ -1,11 +1,13 @@
 {#- The incidents changed in this model's load window: a new current version, or new log entries. Their
     rows are deleted and rebuilt (delete_changed_rows), so an incident that left every scope leaves too. -#}
 {% macro changed_incidents(fingerprint_vars=[]) -%}
-    select incidents.connection_id, incidents.incident_id, incidents.issue_id
-    from (
-        select connection_id, id as incident_id, {{ devlake_id('Incident', 'connection_id', 'incident_number') }} as issue_id
-        from {{ source('pagerduty', 'incidents') }}
-    ) as incidents
+    {#- the raw table is joined directly, not through a derived table: inside a multi-table DELETE, MariaDB
+        materializes a derived table whole, which here would copy every raw incident on every run -#}
+    select
+        incidents.connection_id,
+        incidents.id as incident_id,
+        {{ devlake_id('Incident', 'incidents.connection_id', 'incidents.incident_number') }} as issue_id
+    from {{ source('pagerduty', 'incidents') }} as incidents
     inner join (
         select connection_id, id as incident_id
         from {{ source('pagerduty', 'incidents') }}
@@ -15,7 +17,7 @@
         from {{ source('pagerduty', 'log_entries') }}
         where {{ in_load_window('load_seq', fingerprint_vars) }} and incident_id is not null
     ) as changed
-        on changed.connection_id = incidents.connection_id and changed.incident_id = incidents.incident_id
+        on changed.connection_id = incidents.connection_id and changed.incident_id = incidents.id
 {%- endmacro %}
 
 {#- In an incremental model's FROM clause: keep only the incidents changed in the load window, joined on

@@ -197,3 +197,23 @@ def expected_mttr(server: SimulatorServer, since: datetime) -> list[tuple[date, 
         median = sorted(values)[(len(values) - 1) // 2]
         out.append((month, len(values), median, mttr_level(median)))
     return out
+
+
+def project_blueprint(
+    name: str, project: str, service_id: str, time_after: str = "2022-06-01T00:00:00Z"
+) -> dict:
+    """A DevLake 2.0.0 blueprint of project `project` covering one service of connection 1."""
+    return {
+        "name": name,
+        "projectName": project,
+        "mode": "NORMAL",
+        "enable": True,
+        "cronConfig": "manual",
+        "settings": {
+            "version": "2.0.0",
+            "timeAfter": time_after,
+            "connections": [
+                {"pluginName": "pagerduty", "connectionId": 1, "scopes": [{"scopeId": service_id}]}
+            ],
+        },
+    }

@@ -24,7 +24,7 @@ import pytest
 
 from ingestion.database import Database, drop_databases, parse_db_url
 
-from .helpers import ROOT, SEED_BLUEPRINT, SIM_TOKEN, lake, run_cli
+from .helpers import ROOT, SEED_BLUEPRINT, SIM_TOKEN, lake, project_blueprint, run_cli
 
 DASHBOARDS = ROOT.parent / "shared" / "reference" / "devlake-dashboards"
 DASHBOARD_FILES = (
@@ -206,20 +206,7 @@ def loaded(db_server, simulator, tmp_path_factory) -> Iterator[tuple[Database, s
         (service,) = lake(
             db, "SELECT service_id FROM dora_incidents GROUP BY service_id ORDER BY COUNT(*) DESC LIMIT 1"
         )[0]
-        second = {
-            "name": "payments-blueprint",
-            "projectName": SECOND_PROJECT,
-            "mode": "NORMAL",
-            "enable": True,
-            "cronConfig": "manual",
-            "settings": {
-                "version": "2.0.0",
-                "timeAfter": "2022-06-01T00:00:00Z",
-                "connections": [
-                    {"pluginName": "pagerduty", "connectionId": 1, "scopes": [{"scopeId": service}]}
-                ],
-            },
-        }
+        second = project_blueprint("payments-blueprint", SECOND_PROJECT, service)
         (tmp / "second.json").write_text(json.dumps(second))
         result = run_cli(
             db, "run", "--blueprint", str(tmp / "second.json"), "--connections", str(connections)

@@ -21,7 +21,7 @@ import pytest
 
 from ingestion.database import Database, drop_databases, parse_db_url
 
-from .helpers import ROOT, SIM_TOKEN, lake, run_cli, run_seed_blueprint, write_json
+from .helpers import ROOT, SIM_TOKEN, lake, project_blueprint, run_cli, run_seed_blueprint, write_json
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -123,20 +123,7 @@ def built(db_server: str, simulator, tmp_path_factory) -> Iterator[tuple[Databas
         run_seed_blueprint(database, server, folder)
         board = lake(database, "SELECT id FROM boards ORDER BY name LIMIT 1")[0][0]
         service_id = board.rsplit(":", 1)[1]
-        blueprint = {
-            "name": "checkout-blueprint",
-            "projectName": "checkout",
-            "mode": "NORMAL",
-            "enable": True,
-            "cronConfig": "manual",
-            "settings": {
-                "version": "2.0.0",
-                "timeAfter": "2022-06-01T00:00:00Z",
-                "connections": [
-                    {"pluginName": "pagerduty", "connectionId": 1, "scopes": [{"scopeId": service_id}]}
-                ],
-            },
-        }
+        blueprint = project_blueprint("checkout-blueprint", "checkout", service_id)
         connections = [{"id": 1, "name": "sim", "endpoint": server.url, "token": SIM_TOKEN}]
         result = run_cli(
             database,

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -140,16 +140,22 @@ def serve(db: Database, *args: str, **env: str) -> tuple[subprocess.Popen, str]:
         text=True,
         cwd=ROOT,
     )
+    return proc, await_ping(proc, port, proc.kill)
+
+
+def await_ping(proc: subprocess.Popen, port: int, kill: Callable[[], None]) -> str:
+    """The base URL of the server `proc` started on `port`, once it answers /ping (within a minute); else
+    `kill` it and fail with what it printed on stderr."""
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if requests.get(f"{base}/ping", timeout=1).ok:
-                return proc, base
+                return base
         except requests.ConnectionError:
             time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read() if proc.stderr else "server did not start")
+    kill()
+    raise AssertionError(proc.stderr.read() if proc.stderr else "server did not start")
 
 
 def wait_for_pipeline(base: str, pipeline_id: int, timeout: float = 180) -> dict:

@@ -25,7 +25,7 @@ import requests
 from ingestion.database import drop_databases, parse_db_url
 from simulator import SimulatorServer, generate
 
-from .helpers import ROOT, SEED_BLUEPRINT, SERVER_URL, SIM_TOKEN, db_url, lake, query
+from .helpers import ROOT, SEED_BLUEPRINT, SERVER_URL, SIM_TOKEN, await_ping, db_url, free_port, lake, query
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
 ANCHOR = datetime.now(UTC).replace(microsecond=0)  # one anchor for change events' 90-day window in every copy
@@ -259,11 +259,7 @@ def test_several_kills_in_a_row_then_one_run(databases, before, after, workdir, 
 
 # ------------------------------------------------------------------------------------------------- serve
 def start_server(db, pause_at: str | None = None) -> tuple[subprocess.Popen, str]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     extra = {"ENCRYPTION_SECRET": "crash-test-secret-1234"}
     if pause_at:
         extra["PAGERDUTY_DORA_PAUSE_AT"] = pause_at
@@ -276,16 +272,7 @@ def start_server(db, pause_at: str | None = None) -> tuple[subprocess.Popen, str
         start_new_session=True,
         cwd=ROOT,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/ping", timeout=1).ok:
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError(proc.stderr.read())
+    return proc, await_ping(proc, port, lambda: os.killpg(proc.pid, signal.SIGKILL))
 
 
 def trigger(base: str, sim: SimulatorServer) -> int:

@@ -11,7 +11,7 @@ with from_versions as (
         assignment.ordinal,
         assignment.assignee_id,
         assignment.assignee_name
-    from {{ ref('int_incident_versions_committed') }} as versions
+    from {{ ref('int_incident_versions_assigned') }} as versions
     {%- if changed is not none %}
     inner join ({{ changed }}) as changed_versions
         on changed_versions.connection_id = versions.connection_id

@@ -18,8 +18,7 @@ from typing import Any, Optional
 import orjson
 from dlt.common.schema.typing import TTableSchemaColumns
 
-from .times import parse_time as _parse_time
-from .times import parse_utc_naive, sql_text
+from .times import parse_sql_text, parse_utc_naive
 
 Row = dict[str, Any]
 
@@ -243,7 +242,7 @@ def incident_row(connection_id: int, incident: dict[str, Any], fetched_at: datet
         "merged_into_id": _ref(reason.get("incident"), "id") if isinstance(reason, dict) else None,
         "assignments": [
             {
-                "at": sql_text(_parse_time(item.get("at"), f"{where}: assignments[{i}].at")),
+                "at": parse_sql_text(item.get("at"), f"{where}: assignments[{i}].at"),
                 "assignee_id": _ref(item.get("assignee"), "id"),
                 "assignee_name": _ref(item.get("assignee"), "summary"),
             }
@@ -252,7 +251,7 @@ def incident_row(connection_id: int, incident: dict[str, Any], fetched_at: datet
         ],
         "acknowledgements": [
             {
-                "at": sql_text(_parse_time(item.get("at"), f"{where}: acknowledgements[{i}].at")),
+                "at": parse_sql_text(item.get("at"), f"{where}: acknowledgements[{i}].at"),
                 "acknowledger_id": _ref(item.get("acknowledger"), "id"),
                 "acknowledger_name": _ref(item.get("acknowledger"), "summary"),
             }

@@ -8,7 +8,7 @@ name of the field it came from, never guessed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Optional
 
 
@@ -39,9 +39,48 @@ def utc_naive(moment: Optional[datetime]) -> Optional[datetime]:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+_OFFSETS: dict[str, timedelta] = {}
+
+
+def _offset(suffix: str) -> Optional[timedelta]:
+    """The UTC offset a suffix such as `-08:00` or `Z` names, or None; cached (an account writes a few)."""
+    offset = _OFFSETS.get(suffix)
+    if offset is None:
+        try:
+            offset = datetime.fromisoformat(f"2000-01-01T00:00:00{suffix}").utcoffset()
+        except ValueError:
+            return None
+        if offset is not None and len(_OFFSETS) < 256:
+            _OFFSETS[suffix] = offset
+    return offset
+
+
 def parse_utc_naive(value: object, field: str) -> Optional[datetime]:
-    """parse_time, as stored: naive UTC."""
+    """parse_time, as stored: naive UTC. PagerDuty's own shape (`2024-03-10T01:59:59-08:00`, or `Z`) is read
+    as a local time minus its offset: a million incidents hold several million times, and building an aware
+    datetime and converting it costs ten times as much. Anything else takes parse_time's path."""
+    if isinstance(value, str) and len(value) > 19 and value[10] == "T":
+        if value[-1] == "Z":
+            local, suffix = value[:-1], "Z"
+        elif value[-6] in "+-" and value[-3] == ":":
+            local, suffix = value[:-6], value[-6:]
+        else:
+            local = suffix = ""
+        offset = _offset(suffix) if suffix else None
+        if offset is not None:
+            try:
+                moment = datetime.fromisoformat(local)
+            except ValueError:
+                moment = None
+            if moment is not None and moment.tzinfo is None:
+                return moment - offset
     return utc_naive(parse_time(value, field))
+
+
+def parse_sql_text(value: object, field: str) -> Optional[str]:
+    """parse_utc_naive as sql_text writes it."""
+    moment = parse_utc_naive(value, field)
+    return None if moment is None else moment.isoformat(" ")
 
 
 def iso_z(moment: datetime) -> str:

@@ -17,9 +17,9 @@
         "{{ delete_changed_rows('issue_id', relinked_incidents(" ~ tojson(link_vars) ~ "), "
             ~ tojson(link_vars) ~ ") }}",
     ],
+    table_keys=[['PRIMARY', ['issue_id']], ['ix_links_deployment', ['deployment_id']]],
     post_hook=[
-        "{{ ensure_primary_key(this, ['issue_id']) }}",
-        "{{ ensure_index(this, 'ix_links_deployment', ['deployment_id']) }}",
+        "{{ ensure_table_keys(this) }}",
         "{{ forget_linked_deployments() }}",
         "{{ save_linked_deployments() }}",
         "{{ save_load_window(" ~ tojson(link_vars) ~ ") }}",

@@ -11,13 +11,13 @@
         "{{ reset_load_window() }}",
         "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
     ],
-    post_hook=[
-        "{{ ensure_primary_key(this, ['issue_id']) }}",
-        "{{ ensure_index(this, 'ix_covered_board_created', ['board_id', 'created_at']) }}",
-        "{{ ensure_index(this, 'ix_covered_service', ['connection_id', 'service_id']) }}",
-        "{{ ensure_index(this, 'ix_covered_incident', ['connection_id', 'incident_id']) }}",
-        "{{ save_load_window() }}",
+    table_keys=[
+        ['PRIMARY', ['issue_id']],
+        ['ix_covered_board_created', ['board_id', 'created_at']],
+        ['ix_covered_service', ['connection_id', 'service_id']],
+        ['ix_covered_incident', ['connection_id', 'incident_id']],
     ],
+    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 with incidents as (
 

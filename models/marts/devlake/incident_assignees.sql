@@ -8,8 +8,9 @@
         "{{ delete_changed_rows('incident_id', 'select issue_id as incident_id from (' ~ changed_incidents("
             ~ tojson(counted_vars) ~ ") ~ ') as c', " ~ tojson(counted_vars) ~ ") }}",
     ],
+    table_keys=[['PRIMARY', ['incident_id', 'assignee_id']]],
     post_hook=[
-        "{{ ensure_primary_key(this, ['incident_id', 'assignee_id']) }}",
+        "{{ ensure_table_keys(this) }}",
         "{{ save_load_window(" ~ tojson(counted_vars) ~ ") }}",
     ],
 ) }}

@@ -6,7 +6,8 @@
         "{{ reset_load_window() }}",
         "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
     ],
-    post_hook=["{{ ensure_primary_key(this, ['issue_id', 'assignee_id']) }}", "{{ save_load_window() }}"],
+    table_keys=[['PRIMARY', ['issue_id', 'assignee_id']]],
+    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 
 with assignments as (

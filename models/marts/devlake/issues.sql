@@ -9,7 +9,8 @@
         "{{ reset_load_window() }}",
         "{{ delete_changed_rows('id', 'select issue_id as id from (' ~ changed_incidents() ~ ') as c') }}",
     ],
-    post_hook=["{{ ensure_primary_key(this, ['id']) }}", "{{ save_load_window() }}"],
+    table_keys=[['PRIMARY', ['id']]],
+    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 
 with incidents as (

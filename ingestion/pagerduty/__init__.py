@@ -194,6 +194,7 @@ class Collection:
         self.stats = stats
         self.until = now
         self.fetched_at = now.replace(tzinfo=None)
+        self._start_naive = start_date.replace(tzinfo=None)
         self.filters: dict[str, Any] = {"service_ids[]": service_ids} if service_ids else {}
         self._log_rows: Optional[list[Row]] = None
         self._emitted: set[str] = set()
@@ -212,7 +213,7 @@ class Collection:
             row = incident_row(self.connection_id, incident, self.fetched_at)
             if row["created_at"] is None:
                 raise PagerDutyError(f"incident {row['id']} has no created_at; refusing to guess")
-            if row["created_at"] < self.start_date.replace(tzinfo=None):
+            if row["created_at"] < self._start_naive:
                 continue
             if track:
                 self._emitted.add(row["id"])

@@ -1,14 +1,7 @@
-{#- DevLake's `board_issues`: each covered incident on the board of its service. Incremental like `issues`;
-    an incident moved to another service moves board. -#}
-{{ config(
-    materialized='incremental',
-    pre_hook=[
-        "{{ reset_load_window() }}",
-        "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
-    ],
-    table_keys=[['PRIMARY', ['issue_id', 'board_id']]],
-    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
-) }}
+{#- DevLake's `board_issues`: each covered incident on the board of its service (an incident moved to another
+    service moves board). A view over the covered incidents, whose keys (issue id; board and creation time)
+    serve the dashboards' joins and filters: a table would copy a million rows on a first build. -#}
+{{ config(materialized='view') }}
 
 select
     covered.board_id,
@@ -17,6 +10,5 @@ select
     loads.completed_at as updated_at
 
 from {{ ref('int_incidents_covered') }} as covered
-{{ join_changed('covered') }}
 inner join {{ ref('stg_pagerduty__loads') }} as loads on loads.load_seq = covered.load_seq
 where covered.board_id is not null

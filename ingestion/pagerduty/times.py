@@ -78,7 +78,8 @@ def parse_utc_naive(value: object, field: str) -> Optional[datetime]:
 
 
 def parse_sql_text(value: object, field: str) -> Optional[str]:
-    """parse_utc_naive as sql_text writes it."""
+    """A time inside a JSON column, as text every SQL dialect casts to DATETIME without cutting characters:
+    `YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC."""
     moment = parse_utc_naive(value, field)
     return None if moment is None else moment.isoformat(" ")
 
@@ -87,10 +88,3 @@ def iso_z(moment: datetime) -> str:
     """A UTC time as PagerDuty's query parameters want it: whole seconds and `Z` (an offset-less since/until
     is read in the account's time zone)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sql_text(moment: Optional[datetime]) -> Optional[str]:
-    """A time inside a JSON column, as text every SQL dialect casts to DATETIME without cutting characters:
-    `YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC."""
-    naive = utc_naive(moment)
-    return None if naive is None else naive.isoformat(" ")

@@ -4,10 +4,8 @@
     the deployments and the projects each read it. -#}
 {{ config(
     materialized='table',
-    post_hook=[
-        "{{ ensure_primary_key(this, ['board_id']) }}",
-        "{{ ensure_index(this, 'ix_boards_service', ['connection_id', 'service_id']) }}",
-    ],
+    table_keys=[['PRIMARY', ['board_id']], ['ix_boards_service', ['connection_id', 'service_id']]],
+    post_hook="{{ ensure_table_keys(this) }}",
 ) }}
 with services as (
 

@@ -4,10 +4,11 @@
     (ties by id), so int_incident_deployment_links can find the latest one by counting. -#}
 {{ config(
     materialized='table',
-    post_hook=[
-        "{{ ensure_index(this, 'ix_deployment_boards_lookup', ['board_id', 'is_counted', 'finished_at']) }}",
-        "{{ ensure_index(this, 'ix_deployment_boards_ordinal', ['board_id', 'counted_ordinal']) }}",
+    table_keys=[
+        ['ix_deployment_boards_lookup', ['board_id', 'is_counted', 'finished_at']],
+        ['ix_deployment_boards_ordinal', ['board_id', 'counted_ordinal']],
     ],
+    post_hook="{{ ensure_table_keys(this) }}",
 ) }}
 
 with deployments as (

@@ -2,7 +2,11 @@
     blueprints' scopes cover, every board of the connection for a scope of all services. A service two
     blueprints cover belongs to both projects, as in DevLake. Each board is also the project's CI/CD scope:
     its deployments are PagerDuty change events and deployment-file rows naming that service. -#}
-{{ config(materialized='table', post_hook="{{ ensure_index(this, 'ix_project_boards_board', ['board_id']) }}") }}
+{{ config(
+    materialized='table',
+    table_keys=[['ix_project_boards_board', ['board_id']]],
+    post_hook="{{ ensure_table_keys(this) }}",
+) }}
 with scopes as (
 
     select * from {{ ref('stg_pagerduty__scopes') }}

@@ -1,7 +1,7 @@
 {#- DevLake's `calendar_months`, the months its DORA dashboards chart: `month` as '%y/%m' (e.g. '24/03') and
     `month_timestamp` as the month's first day. DevLake fills two years back and ten ahead of its install;
     this holds 2000-01 to 2099-12, the years a two-digit `month` tells apart, with no clock involved. -#}
-{{ config(post_hook="{{ ensure_primary_key(this, ['month']) }}") }}
+{{ config(table_keys=[['PRIMARY', ['month']]], post_hook="{{ ensure_table_keys(this) }}") }}
 
 with digits as (
 

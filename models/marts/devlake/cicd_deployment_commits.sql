@@ -3,10 +3,13 @@
     has a repository's commit). DevLake counts a deployment once (`cicd_deployment_id`), finished at the
     latest finished_date of its rows, and only with result SUCCESS in environment PRODUCTION: the same
     deployments, counted the same way, as int_deployment_outcomes. -#}
-{{ config(post_hook=[
-    "{{ ensure_primary_key(this, ['id', 'commit_sha']) }}",
-    "{{ ensure_index(this, 'ix_cicd_deployment_commits_scope', ['cicd_scope_id', 'finished_date']) }}",
-]) }}
+{{ config(
+    table_keys=[
+        ['PRIMARY', ['id', 'commit_sha']],
+        ['ix_cicd_deployment_commits_scope', ['cicd_scope_id', 'finished_date']],
+    ],
+    post_hook="{{ ensure_table_keys(this) }}",
+) }}
 
 with deployed as (
 

@@ -2,7 +2,10 @@
     change events and the deployments file, with DevLake's columns (those PagerDuty has nothing for are null).
     A deployment naming several services is one deployment; cicd_scope_id is the first of their boards
     (cicd_deployment_commits has a row for each). Only result SUCCESS in environment PRODUCTION counts. -#}
-{{ config(post_hook="{{ ensure_index(this, 'ix_cicd_deployments_scope_finished', ['cicd_scope_id', 'finished_date']) }}") }}
+{{ config(
+    table_keys=[['ix_cicd_deployments_scope_finished', ['cicd_scope_id', 'finished_date']]],
+    post_hook="{{ ensure_table_keys(this) }}",
+) }}
 
 with scopes as (
 

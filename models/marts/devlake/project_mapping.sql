@@ -1,7 +1,10 @@
 {#- DevLake's `project_mapping`: the boards (`table` = 'boards') and CI/CD scopes (`table` = 'cicd_scopes') of
     each project. A PagerDuty service is both: its incidents are on the board, its deployments in the CI/CD
     scope of the same id, so DevLake's DORA SQL finds a project's incidents and deployments alike. -#}
-{{ config(post_hook="{{ ensure_primary_key(this, ['project_name', '`table`', 'row_id']) }}") }}
+{{ config(
+    table_keys=[['PRIMARY', ['project_name', '`table`', 'row_id']]],
+    post_hook="{{ ensure_table_keys(this) }}",
+) }}
 
 with project_boards as (
 

@@ -11,6 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Optional
 
 import pymysql
@@ -237,14 +238,40 @@ def transform(database: Database) -> tuple[DbtOutcome, str]:
     return outcome, f"dbt build failed: {first}"[:255]
 
 
-def print_metrics(database: Database) -> None:
-    """The last three months' MTTR and CFR, as the dashboards will show them."""
-    with database.connect(database.name) as conn, conn.cursor() as cur:
+def _mttr_months(cur: pymysql.cursors.Cursor, count: int) -> list[date]:
+    """The `count` latest months with a resolved incident that MTTR counts, newest first. Each is the first
+    row of the index on the stored resolution month below the last: a few reads, where grouping the whole
+    view would rank every resolved incident (5 s at a million)."""
+    months: list[date] = []
+    for _ in range(count):
         cur.execute(
-            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
-            " FROM dora_mttr_monthly ORDER BY month DESC LIMIT 3"
+            "SELECT resolution_month FROM dora_incidents"
+            " WHERE resolution_date IS NOT NULL AND lead_time_minutes IS NOT NULL"
+            + (" AND resolution_month < %s" if months else "")
+            + " ORDER BY resolution_month DESC LIMIT 1",
+            months[-1:],
         )
-        mttr = cur.fetchall()
+        row = cur.fetchone()
+        if row is None:
+            break
+        months.append(row[0])
+    return months
+
+
+def print_metrics(database: Database) -> None:
+    """The last three months' MTTR and CFR, as the dashboards will show them. MTTR is read from its view
+    with the months named: the filter reaches the indexed month of the incidents, so only theirs are
+    ranked."""
+    with database.connect(database.name) as conn, conn.cursor() as cur:
+        months = _mttr_months(cur, 3)
+        mttr: tuple = ()
+        if months:
+            cur.execute(
+                "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
+                " FROM dora_mttr_monthly WHERE month >= %s ORDER BY month DESC LIMIT 3",
+                (months[-1],),
+            )
+            mttr = cur.fetchall()
         cur.execute(
             "SELECT month, deployments, failed_deployments, change_failure_rate, level"
             " FROM dora_cfr_monthly ORDER BY month DESC LIMIT 3"

@@ -204,6 +204,33 @@ def test_mttr_monthly_lower_median_by_hand(built) -> None:
     assert mttr(built) == EXPECTED_MTTR
 
 
+def test_resolution_month_reaches_a_lake_built_without_it(built) -> None:
+    """int_incidents_covered stores each incident's month of resolution (the metric views' filter reaches it
+    through its index). A lake built before it was stored lacks the column, and one whose build was killed
+    between adding and filling it holds nulls: the next build fills it, and no metric moves."""
+
+    def months_by_hand() -> list[tuple]:
+        rows = lake(built, "SELECT resolution_date, resolution_month FROM int_incidents_covered")
+        assert len(rows) == len(FIXTURE)
+        return [(month, resolved and date(resolved.year, resolved.month, 1)) for resolved, month in rows]
+
+    lake(built, "ALTER TABLE int_incidents_covered DROP COLUMN resolution_month")
+    build(built)
+    assert all(stored == expected for stored, expected in months_by_hand())
+    assert mttr(built) == EXPECTED_MTTR
+    assert lake(
+        built,
+        "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE()"
+        " AND table_name = 'int_incidents_covered' AND index_name = 'ix_covered_resolution_month'",
+    ) == [(1,)]
+
+    lake(built, "UPDATE int_incidents_covered SET resolution_month = NULL")
+    build(built)
+    assert all(stored == expected for stored, expected in months_by_hand())
+    assert sum(expected is not None for _, expected in months_by_hand()) == len(FIXTURE) - 2  # #4, #5 open
+    assert mttr(built) == EXPECTED_MTTR
+
+
 def test_mttr_by_service(built) -> None:
     january = [row for row in mttr(built, "dora_mttr_monthly_by_service") if row[0] == date(2026, 1, 1)]
     assert january == [

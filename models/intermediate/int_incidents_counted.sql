@@ -12,7 +12,8 @@ select
     is_merged,
     created_at,
     resolution_date,
-    lead_time_minutes
+    lead_time_minutes,
+    resolution_month
 
 from {{ ref('int_incidents_covered') }}
 where board_id is not null

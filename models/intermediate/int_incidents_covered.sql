@@ -4,10 +4,12 @@
     takes last_status_change_at, which moves with edits after resolution.
 
     A table, incremental like `issues` (a rerun rebuilds only the incidents changed in its load window): every
-    mart and metric reads it by its keys (issue id; board and creation time; connection and service). -#}
+    mart and metric reads it by its keys (issue id; board and creation time; connection and service; month of
+    resolution, stored so that a metric view asked for recent months reads only theirs). -#}
 {{ config(
     materialized='incremental',
     pre_hook=[
+        "{{ ensure_column(this, 'resolution_month', 'date', month_start('resolution_date')) }}",
         "{{ reset_load_window() }}",
         "{{ delete_changed_rows('issue_id', 'select issue_id from (' ~ changed_incidents() ~ ') as c') }}",
     ],
@@ -16,6 +18,7 @@
         ['ix_covered_board_created', ['board_id', 'created_at']],
         ['ix_covered_service', ['connection_id', 'service_id']],
         ['ix_covered_incident', ['connection_id', 'incident_id']],
+        ['ix_covered_resolution_month', ['resolution_month']],
     ],
     post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
@@ -67,6 +70,7 @@ select
         when {{ minutes_between('created_at', 'resolution_date') }} >= 0
             then {{ minutes_between('created_at', 'resolution_date') }}
     end as lead_time_minutes,
-    case when status = 'resolved' and resolve_reason_type = 'merge_resolve_reason' then 1 else 0 end as is_merged
+    case when status = 'resolved' and resolve_reason_type = 'merge_resolve_reason' then 1 else 0 end as is_merged,
+    {{ month_start('resolution_date') }} as resolution_month
 
 from resolved

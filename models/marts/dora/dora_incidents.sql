@@ -10,6 +10,6 @@ select
     created_at as created_date,
     resolution_date,
     lead_time_minutes,
-    {{ month_start('resolution_date') }} as resolution_month
+    resolution_month
 
 from {{ ref('int_incidents_counted') }}

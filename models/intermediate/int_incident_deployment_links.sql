@@ -7,7 +7,10 @@
     deployments are merged in time order (an incident before a deployment that finished at the same instant,
     as the rule is strict), and the number of deployments seen so far is the ordinal of the latest one before
     the incident (ties on the finish time go to the greatest id, as int_deployment_boards numbers them). Incremental: see macros/incremental/
-    linked_deployments.sql for which incidents a rerun relinks. -#}
+    linked_deployments.sql for which incidents a rerun relinks; a rerun orders only their boards' deployments
+    with them, a full build every board's (a board without incidents adds no link, and naming the boards
+    with incidents read every incident once more). Incidents with no deployment before them are dropped
+    before the look-up of their deployment (at a million, most of a first build's look-ups). -#}
 {%- set link_vars = ['dora_excluded_urgencies', 'dora_excluded_priorities', 'dora_count_merged_incidents',
     'dora_max_deployment_gap_hours'] %}
 {{ config(
@@ -47,7 +50,10 @@ timeline as (
     union all
     select board_id, finished_at as at_time, 1 as kind, counted_ordinal as ordinal, null as issue_id
     from {{ ref('int_deployment_boards') }}
-    where is_counted = 1 and board_id in (select board_id from incidents)
+    where is_counted = 1
+    {%- if not load_window_rebuilds(link_vars) %}
+        and board_id in (select board_id from incidents)
+    {%- endif %}
 
 ),
 
@@ -73,7 +79,7 @@ from counted_so_far
 inner join {{ ref('int_deployment_boards') }} as deployments
     on deployments.board_id = counted_so_far.board_id
     and deployments.counted_ordinal = counted_so_far.deployments_before
-where counted_so_far.kind = 0
+where counted_so_far.kind = 0 and counted_so_far.deployments_before > 0
     {%- if gap_hours is not none %}
     and deployments.finished_at >= counted_so_far.at_time - interval {{ (gap_hours * 3600) | int }} second
     {%- endif %}

@@ -29,6 +29,7 @@
     ],
 ) }}
 {%- set gap_hours = var('dora_max_deployment_gap_hours', none) %}
+{%- set relinks_some = not load_window_rebuilds(link_vars) %}
 {%- if gap_hours is not none and gap_hours is not number %}
     {{ exceptions.raise_compiler_error("var dora_max_deployment_gap_hours takes a number of hours or null") }}
 {%- endif %}
@@ -37,7 +38,7 @@ with incidents as (
 
     select counted.issue_id, counted.board_id, counted.created_at
     from {{ ref('int_incidents_counted') }} as counted
-    {%- if not load_window_rebuilds(link_vars) %}
+    {%- if relinks_some %}
     inner join ({{ relinked_incidents(link_vars) }}) as relinked on relinked.issue_id = counted.issue_id
     {%- endif %}
 
@@ -51,7 +52,7 @@ timeline as (
     select board_id, finished_at as at_time, 1 as kind, counted_ordinal as ordinal, null as issue_id
     from {{ ref('int_deployment_boards') }}
     where is_counted = 1
-    {%- if not load_window_rebuilds(link_vars) %}
+    {%- if relinks_some %}
         and board_id in (select board_id from incidents)
     {%- endif %}
 

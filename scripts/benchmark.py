@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -225,6 +226,17 @@ def _commit() -> str:
         return "unknown"
 
 
+def _machine_speed() -> float:
+    """Microseconds `sum(range(1000))` takes, best of 5, as `python3 -m timeit` reports it.
+
+    This machine's speed moves between sessions (10 to 29 µs for the same loop), far more than most changes
+    move a benchmark, so every table carries it: compare rows of tables measured at about the same figure.
+    """
+    timer = timeit.Timer("sum(range(1000))")
+    loops, _ = timer.autorange()
+    return min(timer.repeat(repeat=5, number=loops)) / loops * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -243,6 +255,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    speed_before = _machine_speed()
     rows = []
     if args.size:
         account = _account_phases(args.size, args.days, max(1, args.reruns))
@@ -257,7 +270,9 @@ def main() -> int:
 
     print(
         f"\n{args.size:,} simulated incidents over {args.days} days (slow account: {args.latency_size:,}),"
-        f" MariaDB on this machine ({os.cpu_count()} cores), commit {_commit()}"
+        f" MariaDB on this machine ({os.cpu_count()} cores), commit {_commit()};"
+        f' machine speed (`python3 -m timeit "sum(range(1000))"`) {speed_before:.1f} µs before,'
+        f" {_machine_speed():.1f} µs after"
     )
     print(
         "| phase | incidents in table | wall time | of it ingestion | of it dbt build"

@@ -2,14 +2,22 @@
     DevLake's column names and rules, except where DevLake is wrong: resolution_date is PagerDuty's
     resolved_at, and title is the incident's title. The assignee is the last one the lake has seen (PagerDuty
     forgets assignees once an incident is resolved). Incremental: a rerun rebuilds only the incidents changed
-    in the loads completed since the previous build. -#}
+    in the loads completed since the previous build.
+    Its keys serve the dashboards: DevLake's and ours filter on the creation time, list the open incidents and
+    the slowest ones. Without them a panel over six months of a million incidents read every row (27 s on
+    MariaDB's defaults, BENCHMARKS.md). -#}
 {{ config(
     materialized='incremental',
     pre_hook=[
         "{{ reset_load_window() }}",
         "{{ delete_changed_rows('id', 'select issue_id as id from (' ~ changed_incidents() ~ ') as c') }}",
     ],
-    table_keys=[['PRIMARY', ['id']]],
+    table_keys=[
+        ['PRIMARY', ['id']],
+        ['ix_issues_created', ['created_date']],
+        ['ix_issues_status', ['status']],
+        ['ix_issues_lead_time', ['lead_time_minutes']],
+    ],
     post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 

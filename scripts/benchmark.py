@@ -6,6 +6,8 @@ per-minute limit.
     .venv/bin/python -m scripts.benchmark --size 20000
     .venv/bin/python -m scripts.benchmark --size 1000000 --days 1095 --reruns 5
     .venv/bin/python -m scripts.benchmark --size 0 --latency-size 50000   # only the rate-limited phase
+    .venv/bin/python -m scripts.benchmark --size 1000000 --days 1095 --keep-lake   # then time the dashboards:
+    DB_URL=mysql://root:@127.0.0.1:3306/pdbench .venv/bin/python -m scripts.dashboard_latency
 
 Each load runs `run.py run` as a child process, so its wall time, exit code and peak memory (from wait4)
 are those a user sees. Requests are counted by the simulator; incidents by the database.
@@ -144,7 +146,7 @@ def _phase(name, url, database, blueprint, connections, env, *extra) -> tuple | 
     return (name, _incidents(database), seconds, ingest, dbt, served_requests(url), peak_mb)
 
 
-def _account_phases(size: int, days: int, reruns: int = 1) -> list[tuple] | None:
+def _account_phases(size: int, days: int, reruns: int = 1, keep_lake: bool = False) -> list[tuple] | None:
     """First load, rerun with nothing new, rerun after 1,000 changes (400 new incidents, 200 acknowledged,
     200 reassigned, 200 resolved, as the simulator's step makes them). With `reruns` above 1 the rerun with
     nothing new runs that many times and its row is the run of median wall time, the range in its name: on
@@ -174,7 +176,8 @@ def _account_phases(size: int, days: int, reruns: int = 1) -> list[tuple] | None
             if times > 1:
                 row = (f"{name} (median of {times}: {runs[0][2]:.1f} to {runs[-1][2]:.1f} s)", *row[1:])
             rows.append(row)
-    drop_databases(database)
+    if not keep_lake:
+        drop_databases(database)
     return rows
 
 
@@ -253,12 +256,17 @@ def main() -> int:
     parser.add_argument(
         "--reruns", type=int, default=1, help="times to run the rerun with nothing new (the median is shown)"
     )
+    parser.add_argument(
+        "--keep-lake",
+        action="store_true",
+        help="keep the lake of the account phases (database pdbench) for scripts.dashboard_latency",
+    )
     args = parser.parse_args()
 
     speed_before = _machine_speed()
     rows = []
     if args.size:
-        account = _account_phases(args.size, args.days, max(1, args.reruns))
+        account = _account_phases(args.size, args.days, max(1, args.reruns), args.keep_lake)
         if account is None:
             return 1
         rows += [(*row, "-") for row in account]

@@ -16,37 +16,48 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pymysql
 
 from ingestion.database import Database, database_from_env
+from runner.transform import server_flavour
 from tests import test_dashboards as ours
 from tests import test_devlake_dashboards as devlake
 
 
-def _timed(db: Database, sql: str, max_seconds: int) -> str:
-    """Seconds the statement took, or why it did not finish."""
+@dataclass(frozen=True)
+class Limit:
+    """The session setting that stops a statement after `seconds`, in the server's dialect (asked once)."""
+
+    statement: str
+    seconds: int
+
+    @classmethod
+    def of(cls, db: Database, seconds: int) -> Limit:
+        if server_flavour(db) == "mariadb":
+            return cls(f"SET SESSION max_statement_time = {int(seconds)}", seconds)
+        return cls(f"SET SESSION max_execution_time = {int(seconds) * 1000}", seconds)
+
+
+def _timed(db: Database, sql: str, limit: Limit) -> str:
+    """Seconds the statement took, or that the limit stopped it."""
     with db.connect(db.name) as conn, conn.cursor() as cur:
         cur.execute("SET time_zone = '+00:00'")
-        cur.execute("SELECT VERSION()")
-        (version,) = cur.fetchone()
-        if "mariadb" in str(version).lower():
-            cur.execute(f"SET SESSION max_statement_time = {int(max_seconds)}")
-        else:
-            cur.execute(f"SET SESSION max_execution_time = {int(max_seconds) * 1000}")
+        cur.execute(limit.statement)
         start = time.perf_counter()
         try:
             cur.execute(sql)
             cur.fetchall()
         except pymysql.err.MySQLError as exc:
             if exc.args and exc.args[0] in (1969, 3024):  # MariaDB's and MySQL's "interrupted by the limit"
-                return f"> {max_seconds} s"
+                return f"> {limit.seconds} s"
             raise
         return f"{time.perf_counter() - start:.1f} s"
 
 
-def our_panels(db: Database, max_seconds: int) -> list[tuple[str, str, str, str]]:
+def our_panels(db: Database, limit: Limit) -> list[tuple[str, str, str, str]]:
     now = datetime.now(UTC)
     rows = []
     for path in ours.DASHBOARDS:
@@ -56,14 +67,14 @@ def our_panels(db: Database, max_seconds: int) -> list[tuple[str, str, str, str]
             for target in panel.get("targets", []):
                 if target.get("rawSql"):
                     times = [
-                        _timed(db, ours.interpolate(target["rawSql"], variables, start, end), max_seconds)
+                        _timed(db, ours.interpolate(target["rawSql"], variables, start, end), limit)
                         for start, end in ((now - timedelta(days=183), now), (ours.FROM, ours.TO))
                     ]
                     rows.append((path.name, panel["title"], *times))
     return rows
 
 
-def devlake_panels(db: Database, max_seconds: int) -> list[tuple[str, str, str, str]]:
+def devlake_panels(db: Database, limit: Limit) -> list[tuple[str, str, str, str]]:
     now = datetime.now(UTC).replace(tzinfo=None)
     periods = (
         devlake.TimeRange(now - timedelta(days=183), now),
@@ -78,7 +89,7 @@ def devlake_panels(db: Database, max_seconds: int) -> list[tuple[str, str, str, 
         variables = [grafana.variables(board, period, chosen) for period in periods]
         for title, sql in devlake.targets(board):
             times = [
-                _timed(db, devlake.render(sql, found, period), max_seconds)
+                _timed(db, devlake.render(sql, found, period), limit)
                 for found, period in zip(variables, periods, strict=True)
             ]
             rows.append((name, title, *times))
@@ -92,9 +103,10 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=int, default=120, help="stop a statement after this long")
     args = parser.parse_args()
     db = database_from_env()
-    rows = our_panels(db, args.max_seconds)
+    limit = Limit.of(db, args.max_seconds)
+    rows = our_panels(db, limit)
     if devlake.DASHBOARDS.is_dir():
-        rows += devlake_panels(db, args.max_seconds)
+        rows += devlake_panels(db, limit)
     else:
         print(f"DevLake's dashboards are not at {devlake.DASHBOARDS}: only ours are timed", file=sys.stderr)
     print("| dashboard | panel | last six months | everything |")

@@ -47,6 +47,7 @@ from .pagerduty.records import DEPLOYMENTS, PAGERDUTY_TABLES, RAW_TABLES, RawTab
 
 LOADS = "_loads"
 SCOPES = "_scopes"
+DELETED = "incidents_deleted"
 COMPLETION_WAIT_SECONDS = 3600
 CHUNK_ROWS = 5000
 """Rows per LOAD DATA statement: about 14 MB of incidents, written while the next pages arrive (crash-safety
@@ -86,7 +87,7 @@ def _current_ddl(table: RawTable) -> str:
     )
     keys = ", ".join(f"`{k}`" for k in table.keys)
     indexes = "".join(
-        f",\n    KEY ix_{'_'.join(cols)} ({', '.join(f'`{c}`' for c in cols)})"
+        f",\n    KEY {_index_name(cols)} ({', '.join(f'`{c}`' for c in cols)})"
         for cols in table.current_indexes
     )
     return f"""CREATE TABLE IF NOT EXISTS `{table.name}` (
@@ -127,18 +128,51 @@ SCOPES_DDL = f"""CREATE TABLE IF NOT EXISTS `{SCOPES}` (
 ) CHARACTER SET utf8mb4"""
 
 
+DELETED_DDL = f"""CREATE TABLE IF NOT EXISTS `{DELETED}` (
+    connection_id BIGINT NOT NULL,
+    id VARCHAR(64) NOT NULL,
+    incident_number BIGINT NULL,
+    load_seq BIGINT UNSIGNED NOT NULL,
+    PRIMARY KEY (connection_id, id, load_seq),
+    KEY ix_load_seq (load_seq)
+) CHARACTER SET utf8mb4"""
+"""Incidents a reconcile found PagerDuty no longer has: their current rows leave `incidents` in the load that
+found them, and this row tells dbt's incremental models which load removed them."""
+
+
 def schema_statements() -> list[str]:
-    statements = [LEDGER_DDL, SCOPES_DDL]
+    statements = [LEDGER_DDL, SCOPES_DDL, DELETED_DDL]
     for table in RAW_TABLES:
         statements += [_versions_ddl(table), _current_ddl(table)]
     return statements
 
 
 def ensure_schema(database: Database) -> None:
-    """The raw tables, created once (the databases themselves are claimed by `Database.claim`)."""
+    """The raw tables, created once (the databases themselves are claimed by `Database.claim`); a current
+    table of an older lake gains the keys declared since (`current_indexes`)."""
     with database.connect(database.raw_name) as conn, conn.cursor() as cur:
         for statement in schema_statements():
             cur.execute(statement)
+        for table in RAW_TABLES:
+            cur.execute(
+                "SELECT DISTINCT index_name FROM information_schema.statistics"
+                " WHERE table_schema = DATABASE() AND table_name = %s",
+                (table.name,),
+            )
+            present = {row[0] for row in cur.fetchall()}
+            for columns in table.current_indexes:
+                name = _index_name(columns)
+                if name not in present:
+                    listed = ", ".join(f"`{c}`" for c in columns)
+                    try:
+                        cur.execute(f"ALTER TABLE `{table.name}` ADD KEY {name} ({listed})")
+                    except pymysql.err.OperationalError as exc:
+                        if exc.args[0] != 1061:  # a load beside this one added it first
+                            raise
+
+
+def _index_name(columns: Sequence[str]) -> str:
+    return f"ix_{'_'.join(columns)}"
 
 
 # ---------------------------------------------------------------------------------------------- encoding
@@ -203,6 +237,53 @@ def _python(kind: str):  # noqa: ANN202
     return lambda v: v
 
 
+DRIFT_FIELDS: dict[str, str] = {
+    "title": "NOT (v.title <=> c.title)",
+    "status": "NOT (v.status <=> c.status)",
+    "priority": "NOT (v.priority_id <=> c.priority_id AND v.priority_name <=> c.priority_name)",
+    "urgency": "NOT (v.urgency <=> c.urgency)",
+    "service": "NOT (v.service_id <=> c.service_id)",
+    "resolved_at": "NOT (v.resolved_at <=> c.resolved_at)",
+    "assignees": "NOT (JSON_EXTRACT(v.assignments, '$[*].assignee_id')"
+    " <=> JSON_EXTRACT(c.assignments, '$[*].assignee_id'))",
+}
+"""What a reconcile compares between PagerDuty's answer and the lake's current row, field by field."""
+
+
+@dataclass
+class Drift:
+    """What a reconcile found: incidents whose fields differed from the lake's (and by field), incidents the
+    lake lacked, and incidents PagerDuty no longer has."""
+
+    differed: int = 0
+    by_field: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DRIFT_FIELDS, 0))
+    missing: int = 0
+    gone: int = 0
+
+    def __add__(self, other: Drift) -> Drift:
+        return Drift(
+            self.differed + other.differed,
+            {name: self.by_field[name] + other.by_field[name] for name in DRIFT_FIELDS},
+            self.missing + other.missing,
+            self.gone + other.gone,
+        )
+
+    def describe(self) -> str:
+        fields = ", ".join(f"{name} {count:,}" for name, count in self.by_field.items())
+        return (
+            f"{self.differed:,} incidents differed ({fields}); {self.missing:,} were missing from the lake;"
+            f" {self.gone:,} PagerDuty no longer has"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "differed": self.differed,
+            "by_field": self.by_field,
+            "missing": self.missing,
+            "gone": self.gone,
+        }
+
+
 @dataclass
 class _Buffer:
     table: RawTable
@@ -231,6 +312,7 @@ class RawLoad:
         self.written: dict[str, int] = {}
         self.skipped: dict[str, int] = {}
         self.completed = False
+        self.drift: Optional[Drift] = None
         self._buffers: dict[str, _Buffer] = {}
         self._has_current: dict[str, bool] = {}
         self._encoders = {t.name: [_encoder(c.kind) for c in t.columns] for t in RAW_TABLES}
@@ -417,12 +499,17 @@ class RawLoad:
         return self._conn.cursor()
 
     # completing -------------------------------------------------------------------------------------
-    def complete(self, state: Optional[dict[str, Any]] = None) -> int:
+    def complete(
+        self, state: Optional[dict[str, Any]] = None, gone: Sequence[str] = (), measure_drift: bool = False
+    ) -> int:
         """Make the load visible, all at once; returns its sequence number. A deadlock with another load
-        completing rolls the transaction back whole, and it is tried again."""
-        return _retrying(lambda: self._complete(state))
+        completing rolls the transaction back whole, and it is tried again.
 
-    def _complete(self, state: Optional[dict[str, Any]]) -> int:
+        `gone`: ids of incidents PagerDuty no longer has, removed from the current table in the same
+        transaction. `measure_drift`: compare the load's incidents with the lake's first (`self.drift`)."""
+        return _retrying(lambda: self._complete(state, gone, measure_drift))
+
+    def _complete(self, state: Optional[dict[str, Any]], gone: Sequence[str], measure_drift: bool) -> int:
         self.flush()
         self._stop_sender()
         conn = self._conn
@@ -451,12 +538,18 @@ class RawLoad:
             cur.execute("BEGIN")
             cur.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM `{LOADS}`")
             seq = int(cur.fetchone()[0])
+            if measure_drift:
+                self.drift = _drift(cur, self.load_id)
             if self.kind == "deployments":
                 _replace_all(cur, DEPLOYMENTS, self.load_id, seq)
             else:
                 for table in PAGERDUTY_TABLES:
                     if self.written.get(table.name):
                         _replace_newer(cur, table, self.load_id, seq)
+            if gone:
+                removed = _remove_gone(cur, self.connection_id, gone, seq)
+                if self.drift is not None:
+                    self.drift.gone = removed
             cur.execute(
                 f"UPDATE `{LOADS}` SET seq = %s, status = %s, completed_at = %s, state = %s, row_counts = %s"
                 " WHERE load_id = %s AND status = %s",
@@ -465,7 +558,13 @@ class RawLoad:
                     COMPLETED,
                     _now(),
                     orjson.dumps(state).decode() if state is not None else None,
-                    orjson.dumps({"written": self.written, "unchanged": self.skipped}).decode(),
+                    orjson.dumps(
+                        {
+                            "written": self.written,
+                            "unchanged": self.skipped,
+                            **({"drift": self.drift.to_json()} if self.drift else {}),
+                        }
+                    ).decode(),
                     self.load_id,
                     PENDING,
                 ),
@@ -535,6 +634,48 @@ def _replace_newer(cur: pymysql.cursors.Cursor, table: RawTable, load_id: str, s
         " ORDER BY version_id DESC",
         (seq, load_id),
     )
+
+
+def _drift(cur: pymysql.cursors.Cursor, load_id: str) -> Drift:
+    """The load's incidents (the last version of each) against the lake's current rows, field by field. A
+    version is written only where PagerDuty's object changed, so this reads what differs and nothing else."""
+    checks = list(DRIFT_FIELDS.values())
+    sums = ", ".join(f"SUM(CASE WHEN c.id IS NOT NULL AND ({check}) THEN 1 ELSE 0 END)" for check in checks)
+    any_field = " OR ".join(f"({check})" for check in checks)
+    cur.execute(
+        f"SELECT SUM(CASE WHEN c.id IS NULL THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN c.id IS NOT NULL AND ({any_field}) THEN 1 ELSE 0 END), {sums}"
+        " FROM (SELECT MAX(version_id) AS version_id FROM `incidents_versions` WHERE load_id = %s"
+        " GROUP BY connection_id, id) AS latest"
+        " INNER JOIN `incidents_versions` AS v ON v.version_id = latest.version_id"
+        " LEFT JOIN `incidents` AS c ON c.connection_id = v.connection_id AND c.id = v.id",
+        (load_id,),
+    )
+    missing, differed, *counts = (int(value or 0) for value in cur.fetchone())
+    return Drift(differed, dict(zip(DRIFT_FIELDS, counts, strict=True)), missing)
+
+
+def _remove_gone(
+    cur: pymysql.cursors.Cursor, connection_id: Optional[int], ids: Sequence[str], seq: int
+) -> int:
+    """Incidents PagerDuty no longer has leave the current table; `incidents_deleted` says which load removed
+    them (their versions stay, as every version does). Returns how many the lake held."""
+    removed = 0
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), 1000):
+        chunk = ordered[start : start + 1000]
+        marks = ", ".join(["%s"] * len(chunk))
+        cur.execute(
+            f"INSERT INTO `{DELETED}` (connection_id, id, incident_number, load_seq)"
+            f" SELECT connection_id, id, incident_number, %s FROM `incidents`"
+            f" WHERE connection_id = %s AND id IN ({marks})",
+            (seq, connection_id, *chunk),
+        )
+        removed += cur.rowcount
+        cur.execute(
+            f"DELETE FROM `incidents` WHERE connection_id = %s AND id IN ({marks})", (connection_id, *chunk)
+        )
+    return removed
 
 
 def _replace_all(cur: pymysql.cursors.Cursor, table: RawTable, load_id: str, seq: int) -> None:
@@ -655,6 +796,19 @@ class LakeScope:
             " WHERE connection_id = %s AND status <> 'resolved' AND created_at >= %s"
         )
         args: list[Any] = [self.connection_id, self.start_date.astimezone(UTC).replace(tzinfo=None)]
+        if self.service_ids:
+            sql += f" AND service_id IN ({', '.join(['%s'] * len(self.service_ids))})"
+            args.extend(self.service_ids)
+        with self.database.connect(self.database.raw_name) as conn, conn.cursor() as cur:
+            cur.execute(sql, args)
+            return {row[0] for row in cur.fetchall()}
+
+    def incidents_since(self, since: datetime) -> set[str]:
+        sql = "SELECT id FROM `incidents` WHERE connection_id = %s AND created_at >= %s"
+        args: list[Any] = [
+            self.connection_id,
+            max(since, self.start_date.astimezone(UTC).replace(tzinfo=None)),
+        ]
         if self.service_ids:
             sql += f" AND service_id IN ({', '.join(['%s'] * len(self.service_ids))})"
             args.extend(self.service_ids)

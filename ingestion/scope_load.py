@@ -28,8 +28,8 @@ from .pagerduty import (
     pagerduty_source,
 )
 from .pagerduty.endpoints import EndpointPolicy
-from .pagerduty.records import CHANGE_EVENTS, INCIDENTS, LOG_ENTRIES, SERVICES
-from .raw_store import LakeScope, LoadError, RawLoad, clean_abandoned, ensure_schema, scope_state
+from .pagerduty.records import CHANGE_EVENTS, INCIDENTS, LOG_ENTRIES, PRIORITIES, SERVICES, TEAMS, USERS
+from .raw_store import Drift, LakeScope, LoadError, RawLoad, clean_abandoned, ensure_schema, scope_state
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class ScopeResult:
     requests: int = 0
     seconds: float = 0.0
     load_seq: Optional[int] = None
+    drift: Optional[Drift] = None
+    """What a reconcile found different between the lake and PagerDuty (None for other runs)."""
 
 
 class LoadFailed(Exception):
@@ -81,7 +83,7 @@ class LoadFailed(Exception):
         self.requests = requests
 
 
-RESOURCE_ORDER = (INCIDENTS, LOG_ENTRIES, SERVICES, CHANGE_EVENTS)
+RESOURCE_ORDER = (INCIDENTS, LOG_ENTRIES, SERVICES, CHANGE_EVENTS, PRIORITIES, TEAMS, USERS)
 
 
 def load_scope(
@@ -93,8 +95,13 @@ def load_scope(
     on_phase: Optional[Callable[[str], None]] = None,
     policy: Optional[EndpointPolicy] = None,
     bulk_load: str = "auto",
+    reconcile_since: Optional[datetime] = None,
 ) -> ScopeResult:
-    """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message."""
+    """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message.
+
+    With `reconcile_since` (the scope's start date, or a later one) the load is a reconcile: every incident
+    created since then is listed again, what differs from the lake replaces it (the drift is counted by field
+    in `ScopeResult.drift`), and incidents PagerDuty no longer has leave the lake; all in the one load."""
     say = on_phase or (lambda message: None)
     database.claim()
     ensure_schema(database)
@@ -127,6 +134,7 @@ def load_scope(
             lake=LakeScope(database, connection.id, scope.start_date, scope.service_ids),
             client=client,
             stats=stats,
+            reconcile_since=reconcile_since,
         )
         with load:
             for table in RESOURCE_ORDER:
@@ -138,7 +146,11 @@ def load_scope(
                 " completing"
             )
             written = time.monotonic()
-            seq = load.complete(state=stats.next_state.to_json() if stats.next_state else None)
+            seq = load.complete(
+                state=stats.next_state.to_json() if stats.next_state else None,
+                gone=stats.gone if stats.reconcile else (),
+                measure_drift=stats.reconcile,
+            )
             say(f"load {seq} completed in {database.raw_name} in {time.monotonic() - written:.1f} s")
     except KeyboardInterrupt:
         load.abandon()
@@ -158,7 +170,9 @@ def load_scope(
         raise LoadFailed(_without(message, connection.token), requests=client.requests_made) from None
     finally:
         load.close()
-    return ScopeResult(connection, scope, stats, client.requests_made, time.monotonic() - started, seq)
+    return ScopeResult(
+        connection, scope, stats, client.requests_made, time.monotonic() - started, seq, load.drift
+    )
 
 
 def _checkpointed(rows, name: str):  # noqa: ANN001, ANN202 - a pass-through generator

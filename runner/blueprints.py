@@ -80,6 +80,18 @@ def _start_date(value: Any, where: str, now: datetime, problems: list[str]) -> O
     return moment
 
 
+def parse_since(value: str, where: str = "--since") -> datetime:
+    """A date given on the command line, checked as a scope's start date is (a bare date is midnight UTC)."""
+    text = value.strip()
+    if len(text) == 10:  # 2026-01-31
+        text += "T00:00:00Z"
+    problems: list[str] = []
+    moment = _start_date(text, where, datetime.now(UTC), problems)
+    if moment is None:
+        raise InputError(problems[0])
+    return moment
+
+
 def _v1_scopes(item: dict, where: str, conn_id: Any, now: datetime, problems: list[str]) -> list[ScopeSpec]:
     """Version 1.0.0 (the seed's): scopes with entities and options {connectionId, start_date}."""
     scopes = item.get("scope")

@@ -32,6 +32,7 @@ EXIT_CODES = """exit codes:
 """
 COMMANDS = """commands:
   run          run a blueprint once: ingest, then dbt build
+  reconcile    list every incident of a blueprint again; replace what differs; print the drift
   schedule     run a blueprint on its cronConfig, one run at a time
   serve        DevLake's REST API (connections, blueprints, pipelines)
   connections  add | list | show | update | delete | test | rotate-secret saved connections
@@ -69,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         settings = Settings.from_env()
         database = settings.database()
-        if args.command == "run":
+        if args.command in ("run", "reconcile"):
             return blueprint_runs.run_command(args, database, settings)
         if args.command == "schedule":
             return blueprint_runs.schedule_command(args, database, settings)

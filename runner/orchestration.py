@@ -11,14 +11,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from functools import reduce
 from typing import Optional
 
 import pymysql
 
 from ingestion.database import Database
 from ingestion.deployments import DeploymentsFile, load_deployments
-from ingestion.raw_store import ensure_schema, record_scopes
+from ingestion.raw_store import Drift, ensure_schema, record_scopes
 from ingestion.scope_load import LoadFailed, ScopeResult, load_scope
 
 from .blueprints import Blueprint, Task
@@ -34,6 +35,21 @@ DBT_SELECTION = ("--exclude", "tag:heavy")
 _DBT_LOCK_SECONDS = 3600
 
 
+@dataclass(frozen=True)
+class SyncPolicy:
+    """How a blueprint runs, in DevLake's words (its trigger body): an ordinary run collects what changed
+    since the previous one; `full_sync` re-collects every incident (a reconcile: drift found and healed),
+    since `since` when given; `skip_collectors` collects nothing and only rebuilds the models."""
+
+    full_sync: bool = False
+    skip_collectors: bool = False
+    since: Optional[datetime] = None
+
+    @property
+    def kind(self) -> str:
+        return "reconcile" if self.full_sync else "models only" if self.skip_collectors else "run"
+
+
 @dataclass
 class BlueprintRun:
     """What a run of a blueprint did."""
@@ -45,6 +61,12 @@ class BlueprintRun:
     deployments_loaded: Optional[int] = None
     dbt: Optional[DbtOutcome] = None
     dbt_result: Optional[str] = None
+
+    @property
+    def drift(self) -> Optional[Drift]:
+        """What a reconcile found, over every scope it loaded (None for other runs)."""
+        found = [r.drift for r in self.scopes if r.drift is not None]
+        return reduce(lambda a, b: a + b, found) if found else None
 
     @property
     def incidents(self) -> int:
@@ -68,26 +90,34 @@ def run_blueprint(
     parallel: int = 2,
     record: Optional[PipelineRecord] = None,
     settings: Settings = Settings(),
+    sync: SyncPolicy = SyncPolicy(),
 ) -> BlueprintRun:
     """Ingest every scope, then dbt; the run is recorded in `record` (a new one by default). `settings`
-    give the endpoint policy and the way raw rows are written."""
+    give the endpoint policy and the way raw rows are written; `sync` says what to collect."""
     if record is None:
-        record = PipelineRecord.begin(database, blueprint.name)
+        record = PipelineRecord.begin(
+            database, blueprint.name, full_sync=sync.full_sync, skip_collectors=sync.skip_collectors
+        )
     else:
         record.mark_running()
     out.progress(
-        f"Pipeline {record.id}: blueprint {blueprint.name!r}", event="pipeline", pipeline_id=record.id
+        f"Pipeline {record.id}: blueprint {blueprint.name!r} ({sync.kind})",
+        event="pipeline",
+        pipeline_id=record.id,
     )
     run = BlueprintRun(pipeline_id=record.id)
     try:
-        _run(blueprint, database, quiet, dbt, deployments, parallel, run, settings)
+        _run(blueprint, database, quiet, dbt, deployments, parallel, run, settings, sync)
     except BaseException as exc:
         message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         record.finish(FAILED, message=message[:2000])
         raise
+    notes = [str(failure) for failure in run.failures]
+    if run.drift is not None:
+        notes.append(f"drift: {run.drift.describe()}")
     record.finish(
         COMPLETED if run.exit_code == EXIT_OK else FAILED,
-        message="; ".join(str(f) for f in run.failures)[:2000] or None,
+        message="; ".join(notes)[:2000] or None,
         incidents=run.incidents,
         deployments=run.change_events,
         requests=run.requests,
@@ -105,6 +135,7 @@ def _run(
     parallel: int,
     run: BlueprintRun,
     settings: Settings,
+    sync: SyncPolicy,
 ) -> None:
     started = time.monotonic()
     database.claim()
@@ -117,9 +148,19 @@ def _run(
             [(task.connection.id, task.scope.service_ids, task.scope.start_date) for task in blueprint.tasks],
         )
 
+    if sync.skip_collectors:  # DevLake's skipCollectors: the models are rebuilt from what the lake holds
+        out.info(f"Blueprint {blueprint.name!r}: collectors skipped; rebuilding the models", event="summary")
+        if dbt:
+            run.dbt, run.dbt_result = transform(database)
+            run.exit_code = EXIT_OK if run.dbt.success else EXIT_FAILED
+        return
+
     def load(task: Task) -> ScopeResult:
         progress = None if quiet else ProgressPrinter(task.connection.label)
         label = task.connection.label
+        reconcile_since = None
+        if sync.full_sync:  # every incident of the scope, or those created since the date asked
+            reconcile_since = max(filter(None, (task.scope.start_date, sync.since)))
         return load_scope(
             task.connection,
             task.scope,
@@ -128,6 +169,7 @@ def _run(
             on_phase=lambda message: out.progress(f"{label}: {message}", event="phase"),
             policy=settings.endpoint_policy,
             bulk_load=settings.bulk_load,
+            reconcile_since=reconcile_since,
         )
 
     # connections are collected side by side (PagerDuty's limits are per account); loads complete in turn.
@@ -170,6 +212,14 @@ def _run(
             f" {database.raw_name}",
             event="deployments",
             deployments=run.deployments_loaded,
+        )
+    drift = run.drift
+    if drift is not None:
+        out.info(
+            f"Reconcile: {drift.describe()}",
+            event="drift",
+            checked=sum(r.stats.incidents for r in run.scopes),
+            **drift.to_json(),
         )
     for result in run.scopes:
         for warning in result.stats.warnings:

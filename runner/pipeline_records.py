@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Optional
 
 import pymysql
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     requests BIGINT NOT NULL DEFAULT 0,
     dbt_result VARCHAR(255) NULL,
     owner VARCHAR(64) NULL,
+    full_sync BOOLEAN NOT NULL DEFAULT FALSE,
+    skip_collectors BOOLEAN NOT NULL DEFAULT FALSE,
     KEY ix_blueprint (blueprint_id, id),
     KEY ix_status (status)
 ) CHARACTER SET utf8mb4
@@ -54,6 +57,8 @@ _COLUMNS = (
     "deployments",
     "requests",
     "dbt_result",
+    "full_sync",
+    "skip_collectors",
 )
 
 
@@ -65,7 +70,12 @@ def _connection(database: Database):
     """A connection to the lake database with the table in place (an older table gains its new columns)."""
     conn = connect_with_table(database, _DDL)
     with conn.cursor() as cur:
-        for column, ddl in (("blueprint_id", "BIGINT UNSIGNED NULL AFTER id"), ("owner", "VARCHAR(64) NULL")):
+        for column, ddl in (
+            ("blueprint_id", "BIGINT UNSIGNED NULL AFTER id"),
+            ("owner", "VARCHAR(64) NULL"),
+            ("full_sync", "BOOLEAN NOT NULL DEFAULT FALSE"),
+            ("skip_collectors", "BOOLEAN NOT NULL DEFAULT FALSE"),
+        ):
             cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE %s", (column,))
             if not cur.fetchone():
                 cur.execute(f"ALTER TABLE `{TABLE}` ADD COLUMN {column} {ddl}")
@@ -90,8 +100,11 @@ class PipelineRecord:
         blueprint_name: str,
         blueprint_id: Optional[int] = None,
         status: str = RUNNING,
+        full_sync: bool = False,
+        skip_collectors: bool = False,
     ) -> PipelineRecord:
-        """A new record, owned by this process until finish() (see the module's doc)."""
+        """A new record, owned by this process until finish() (see the module's doc), with DevLake's
+        fullSync / skipCollectors of the run."""
         fail_abandoned(database)
         owner = uuid.uuid4().hex
         conn = _connection(database)
@@ -99,9 +112,9 @@ class PipelineRecord:
             with conn.cursor() as cur:
                 cur.execute("SELECT GET_LOCK(%s, 0)", (_owner_lock(owner),))
                 cur.execute(
-                    f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at, owner)"
-                    " VALUES (%s, %s, %s, %s, %s)",
-                    (blueprint_id, blueprint_name, status, utc_now(), owner),
+                    f"INSERT INTO `{TABLE}` (blueprint_id, blueprint_name, status, began_at, owner,"
+                    " full_sync, skip_collectors) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (blueprint_id, blueprint_name, status, utc_now(), owner, full_sync, skip_collectors),
                 )
                 return cls(database, int(cur.lastrowid), owner, conn)
         except BaseException:
@@ -169,6 +182,17 @@ def fail_abandoned(database: Database, pipeline_ids: Optional[list[int]] = None)
             (FAILED, utc_now(), ABANDONED_MESSAGE, CREATED, RUNNING, *dead),
         )
         return cur.rowcount
+
+
+def last_full_sync(database: Database, blueprint_name: str) -> Optional[datetime]:
+    """When the blueprint's latest completed full sync (reconcile) began, or None."""
+    with _connection(database) as conn, conn.cursor() as cur:
+        cur.execute(
+            f"SELECT MAX(began_at) FROM `{TABLE}` WHERE blueprint_name = %s AND full_sync AND status = %s",
+            (blueprint_name, COMPLETED),
+        )
+        row = cur.fetchone()
+    return row[0] if row else None
 
 
 def list_pipelines(

@@ -14,9 +14,11 @@ from .catalog import (
     ALPHABET,
     API_BASE,
     INTEGRATIONS,
+    PRIORITY_DESCRIPTIONS,
     SERVICE_NAMES,
     TEAM_NAMES,
     USER_NAMES,
+    USER_TIME_ZONES,
     WEB_BASE,
 )
 
@@ -44,9 +46,31 @@ class Entities:
     team_refs: list[dict] = field(default_factory=list)
     user_ids: list[str] = field(default_factory=list)
     user_refs: list[dict] = field(default_factory=list)
+    user_zones: list[str] = field(default_factory=list)
     priority_refs: list[dict | None] = field(default_factory=list)
+    """Index 0 is "no priority". Renaming a priority edits its reference in place: every incident that
+    carries it shows the new name at once, as PagerDuty does (with no log entry)."""
     integration_ids: list[str] = field(default_factory=list)
     integration_names: list[str] = field(default_factory=list)
+    deleted_services: set[int] = field(default_factory=set)
+    """Services deleted from the account: gone from GET /services, still named by their incidents."""
+
+    def priority_code(self, name: object) -> int:
+        """A priority's column code from its current name (any case; "1".."5" for P1..P5 too), None -> 0."""
+        if name is None:
+            return 0
+        text = str(name).strip()
+        for code, ref in enumerate(self.priority_refs):
+            if ref is not None and ref["name"].lower() == text.lower():
+                return code
+        if text.isdigit() and 1 <= int(text) < len(self.priority_refs):
+            return int(text)
+        names = ", ".join(ref["name"] for ref in self.priority_refs if ref is not None)
+        raise ValueError(f"priority must be one of {names}, or None")
+
+    def priority_name(self, code: int) -> str | None:
+        ref = self.priority_refs[code]
+        return None if ref is None else ref["name"]
 
     def service_index(self, service_id: str) -> int | None:
         """Index of a service id, None if unknown (a few services: a scan is fine)."""
@@ -80,12 +104,13 @@ def build_entities(rng: random.Random, services: int) -> Entities:
         tid = make_id()
         ent.team_ids.append(tid)
         ent.team_refs.append(_ref("team", "teams", tid, name))
-    for name in USER_NAMES:
+    for name, time_zone in zip(USER_NAMES, USER_TIME_ZONES, strict=True):
         uid = make_id()
         ent.user_ids.append(uid)
         ent.user_refs.append(_ref("user", "users", uid, name))
+        ent.user_zones.append(time_zone)
     ent.priority_refs.append(None)
-    for level in range(1, 6):
+    for level in range(1, len(PRIORITY_DESCRIPTIONS)):
         pid = make_id()
         ent.priority_refs.append(
             {

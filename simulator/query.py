@@ -218,6 +218,8 @@ def log_window(ds: Dataset, since: int | None, until: int | None) -> list[tuple[
     i = 0 if since is None else bisect_left(mut, (since,))
     j = len(mut) if until is None else bisect_left(mut, (until,))
     out.extend(mut[i:j])
+    if ds.deleted:  # a deleted incident's entries go with it
+        out = [entry for entry in out if entry[1] not in ds.deleted]
     out.sort()
     return out
 

@@ -11,24 +11,28 @@ from __future__ import annotations
 from .catalog import (
     ACKNOWLEDGE,
     ACKNOWLEDGED,
-    ANNOTATE,
     API_BASE,
     ASSIGN,
     ESCALATE,
-    FIELD_CHANGE,
     FLAG_AUTO_RESOLVED,
     FLAG_OMIT_RESOLVED_AT,
     INTEGRATIONS,
+    LINK,
     LOG_TYPES,
     NO_USER,
     PRIORITY_CHANGE,
-    PRIORITY_NAMES,
+    PRIORITY_DESCRIPTIONS,
+    REOPENED,
     RESOLVE,
     RESOLVED,
+    SERVICE_CHANGE,
     STATUSES,
+    TEAM_NAMES,
     TRIGGER,
+    UNLINK,
     URGENCIES,
     URGENCY_CHANGE,
+    USER_NAMES,
     WEB_BASE,
     incident_id,
     log_entry_id,
@@ -50,6 +54,14 @@ def incident_reference(ds, slot: int) -> dict:
         "self": f"{API_BASE}/incidents/{iid}",
         "html_url": f"{WEB_BASE}/incidents/{iid}",
     }
+
+
+def incident_key(ds, number: int) -> str | None:
+    """The de-duplication key: a hash from the sending tool, or null for one in seven incidents (opened in
+    the web UI or by e-mail with no key), as real accounts have them."""
+    if number % 7 == 3:
+        return None
+    return f"{((number + ds.salt) * INCIDENT_KEY_MULT) % (1 << 128):032x}"
 
 
 def incident(ds, slot: int, zone: Zone) -> dict:
@@ -100,7 +112,7 @@ def incident(ds, slot: int, zone: Zone) -> dict:
         "created_at": iso(created),
         "updated_at": iso(ds.updated_at(slot)),
         "status": STATUSES[status],
-        "incident_key": f"{((number + ds.salt) * INCIDENT_KEY_MULT) % (1 << 128):032x}",
+        "incident_key": incident_key(ds, number),
         "service": ent.service_refs[svc],
         "assignments": assignments,
         "assigned_via": "escalation_policy",
@@ -135,40 +147,43 @@ def incident(ds, slot: int, zone: Zone) -> dict:
     return out
 
 
-def _summary(ent: Entities, event: tuple, agent_name: str) -> tuple[str, str]:
+def _summary(ds, event: tuple, agent_name: str) -> tuple[str, str]:
     """(summary, channel type) of a log entry."""
+    ent = ds.entities
     _ts, kind, agent, assignees, _svc, detail = event
     if kind == TRIGGER:
+        if detail == REOPENED:
+            return f"Reopened by {agent_name}.", "website"
         return "Triggered through the API.", "api"
     if kind == ASSIGN:
         names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
         if agent < 0:
             return f"Assigned to {names}.", "auto"
-        return f"Reassigned to {names} by {agent_name}.", "web_ui"
+        return f"Reassigned to {names} by {agent_name}.", "website"
     if kind == ESCALATE:
         names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
         return f"Escalated to {names} (escalation policy timeout).", "timeout"
     if kind == ACKNOWLEDGE:
-        return f"Acknowledged by {agent_name}.", "web_ui"
+        return f"Acknowledged by {agent_name}.", "website"
     if kind == RESOLVE:
         if detail is not None:
-            return f"Resolved by merge into [#{detail + 1}] by {agent_name}.", "web_ui"
+            return f"Resolved by merge into [#{detail + 1}] by {agent_name}.", "website"
         if agent < 0:
             return "Resolved by timeout.", "timeout"
-        return f"Resolved by {agent_name}.", "web_ui"
+        return f"Resolved by {agent_name}.", "website"
     if kind == PRIORITY_CHANGE:
-        old, new = (PRIORITY_NAMES[p] or "no priority" for p in detail)
-        return f"Priority changed from {old} to {new} by {agent_name}.", "web_ui"
+        old, new = (ent.priority_name(p) or "no priority" for p in detail)
+        return f"Priority changed from {old} to {new} by {agent_name}.", "website"
     if kind == URGENCY_CHANGE:
         old, new = (URGENCIES[u] for u in detail)
-        return f"Urgency changed from {old} to {new} by {agent_name}.", "web_ui"
-    if kind == FIELD_CHANGE:
-        field, old, new = detail
-        if field == "service":
-            old, new = ent.service_names[old], ent.service_names[new]
-        return f'{field.capitalize()} changed from "{old}" to "{new}" by {agent_name}.', "web_ui"
-    if kind == ANNOTATE:
-        return detail, "note"
+        return f"Urgency changed from {old} to {new} by {agent_name}.", "website"
+    if kind == SERVICE_CHANGE:
+        old, new = (ent.service_names[s] for s in detail)
+        return f'Moved from "{old}" to "{new}" by {agent_name}.', "website"
+    if kind == LINK:
+        return f"Alerts of [#{detail + 1}] linked to this incident by {agent_name}.", "website"
+    if kind == UNLINK:
+        return f"Alerts unlinked and moved to [#{detail + 1}] by {agent_name}.", "website"
     raise ValueError(f"unknown log entry kind {kind}")
 
 
@@ -178,12 +193,12 @@ def log_entry(ds, slot: int, seq: int, event: tuple, zone: Zone) -> dict:
     event = (ts, kind, agent user index or -1 for the service, assignee user indexes, service index at
     the time, detail): see Dataset.events.
     """
-    ts, kind, agent, assignees, svc, _detail = event
+    ts, kind, agent, assignees, svc, detail = event
     ent = ds.entities
     iid = incident_id(slot + 1, ds.salt)
     lid = log_entry_id(slot, seq, ds.salt)
     agent_ref = ent.service_refs[svc] if agent < 0 else ent.user_refs[agent]
-    summary, channel = _summary(ent, event, agent_ref["summary"])
+    summary, channel = _summary(ds, event, agent_ref["summary"])
     entry = {
         "id": lid,
         "type": LOG_TYPES[kind],
@@ -202,7 +217,46 @@ def log_entry(ds, slot: int, seq: int, event: tuple, zone: Zone) -> dict:
         entry["event_details"] = {"description": ds.title(slot)}
     elif kind == ASSIGN or kind == ESCALATE:
         entry["assignees"] = [ent.user_refs[u] for u in assignees]
+    elif kind == PRIORITY_CHANGE:
+        old, new = (ent.priority_refs[p] for p in detail)
+        entry["channel"] = {**entry["channel"], "old_priority": old, "new_priority": new}
+    elif kind == SERVICE_CHANGE:
+        entry["channel"] = {**entry["channel"], "old_service": ent.service_refs[detail[0]]}
     return entry
+
+
+def priority(ent: Entities, code: int) -> dict:
+    """A priority of the account's scheme, as GET /priorities lists it (its current name)."""
+    ref = ent.priority_refs[code]
+    return {**ref, "type": "priority", "summary": ref["name"], "description": PRIORITY_DESCRIPTIONS[code]}
+
+
+def team(ent: Entities, index: int) -> dict:
+    ref = ent.team_refs[index]
+    return {**ref, "type": "team", "name": TEAM_NAMES[index], "description": f"{TEAM_NAMES[index]} team"}
+
+
+def user(ent: Entities, index: int) -> dict:
+    """A user as GET /users lists it, with the time zone their off and sleep hours are judged in."""
+    ref = ent.user_refs[index]
+    name = USER_NAMES[index]
+    local = name.lower().replace(" ", ".").replace("'", "")
+    return {
+        **ref,
+        "type": "user",
+        "name": name,
+        "email": f"{local.encode('ascii', 'ignore').decode() or 'user'}@acme.example",
+        "time_zone": ent.user_zones[index],
+        "color": "green",
+        "role": "user",
+        "avatar_url": "https://pd-static-assets.pagerduty.com/users/blank-avatar.png",
+        "description": None,
+        "invitation_sent": False,
+        "job_title": "Site Reliability Engineer",
+        "teams": [],
+        "contact_methods": [],
+        "notification_rules": [],
+    }
 
 
 def service(ent: Entities, index: int, zone: Zone) -> dict:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
-from .api import Api, check_window_bounds
+from .api import OFFSET_WORDINGS, Api, check_window_bounds
 from .generate import generate
 from .store import Dataset
 from .times import parse_iso
@@ -60,6 +60,9 @@ class Faults:
     window_bounds: whether since / until are inclusive: "[)" (default), "[]", "(]" or "()".
     shift_pages=N: the next N listing pages after a first page (offset > 0) lose their first item, as when
     the listing shifts under a client paging through it (PagerDuty has no snapshot).
+    ignore_total: listings answer total=true with `"total": null`, as some real listings do.
+    offset_wording: which wording the 400 past offset + limit 10,000 carries (0 or 1: api.OFFSET_WORDINGS).
+    rate_limit_bare: 429s come with no headers and no body.
     """
 
     rate_limit_every: int = 0
@@ -75,6 +78,8 @@ class Faults:
     fail_after: int = 0
     window_bounds: str = "[)"
     shift_pages: int = 0
+    ignore_total: bool = False
+    offset_wording: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -88,6 +93,8 @@ class Faults:
                 raise ValueError(f"{f.name} must be a number >= 0")
             elif f.type == "int" and value != int(value):
                 raise ValueError(f"{f.name} must be a whole number")
+        if self.offset_wording >= len(OFFSET_WORDINGS):
+            raise ValueError(f"offset_wording must be below {len(OFFSET_WORDINGS)}")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -261,6 +268,8 @@ class SimulatorServer:
             self._throttled_until = float("-inf")
             self._recent: deque[float] = deque()
             self.api.window_bounds = faults.window_bounds
+            self.api.ignore_total = faults.ignore_total
+            self.api.offset_wording = OFFSET_WORDINGS[faults.offset_wording]
         return asdict(faults)
 
     def faults(self) -> dict:
@@ -412,12 +421,26 @@ class SimulatorServer:
                 if "created_at" not in data:
                     raise ValueError("created_at is required")
                 return 200, ds.add_incident(
-                    **_times(data, "created_at", "acknowledged_at", "resolved_at", "updated_at")
+                    **_times(data, "created_at", "acknowledged_at", "resolved_at", "updated_at", "visible_at")
                 )
             if route == ("POST", "/_sim/edit"):
                 return 200, ds.edit(**_times(data, "at"))
             if route == ("POST", "/_sim/merge"):
                 return 200, ds.merge(**_times(data, "at"))
+            if route == ("POST", "/_sim/reopen"):
+                return 200, ds.reopen(**_times(data, "at"))
+            if route == ("POST", "/_sim/resolve"):
+                return 200, ds.resolve(**_times(data, "at"))
+            if route == ("POST", "/_sim/rename_priority"):
+                return 200, ds.rename_priority(**data)
+            if route == ("POST", "/_sim/rename_service"):
+                return 200, ds.rename_service(**data)
+            if route == ("POST", "/_sim/delete_incident"):
+                ds.delete_incident(**data)
+                return 200, {"ok": True}
+            if route == ("POST", "/_sim/delete_service"):
+                ds.delete_service(**data)
+                return 200, {"ok": True}
             if route == ("POST", "/_sim/change_events"):
                 return 200, ds.add_change_event(**_times(data, "sent_at"))
             if route == ("GET", "/_sim/assignment_history"):

@@ -26,26 +26,27 @@ from . import render
 from .catalog import (
     ACKNOWLEDGE,
     ACKNOWLEDGED,
-    ANNOTATE,
     ASSIGN,
     ASSIGNING,
     BASE_TS,
     ESCALATE,
-    FIELD_CHANGE,
     FLAG_AUTO_RESOLVED,
     FLAG_OMIT_RESOLVED_AT,
     INTEGRATIONS,
+    LINK,
     MAX_EVENTS,
     NO_USER,
     PRIORITY_CHANGE,
-    PRIORITY_NAMES,
     PRIORITY_TABLE,
+    REOPENED,
     RESOLVE,
     RESOLVED,
+    SERVICE_CHANGE,
     SLOT_BITS,
     STATUSES,
     TRIGGER,
     TRIGGERED,
+    UNLINK,
     URGENCIES,
     URGENCY_CHANGE,
     b36,
@@ -97,6 +98,8 @@ class Dataset:
         self.acker: dict[int, int] = {}
         self.merged_into: dict[int, int] = {}
         self.extra: dict[int, dict] = {}
+        self.visible_from: dict[int, int] = {}  # slot -> epoch second the API starts listing it
+        self.deleted: set[int] = set()  # incidents removed from the account (404 everywhere)
         self.history: dict[int, list[Event]] = {}
         self.mutation_events: list[tuple[int, int, int]] = []  # (ts, slot, seq) of materialized histories
         # change events, sorted by (instant in ms, id); parallel lists
@@ -313,9 +316,11 @@ class Dataset:
     ) -> dict:
         """Insert an incident with the next incident number; returns it rendered (UTC).
 
-        Known overrides: urgency ("high"/"low"), priority ("P1".."P5" or None), assignee (user index),
-        acknowledged_at / resolved_at / updated_at (datetimes), omit_resolved_at (bool), auto_resolved
-        (bool). Any other key is copied verbatim into the incident JSON (e.g. description=None).
+        Known overrides: urgency ("high"/"low"; None renders a null urgency), priority ("P1".."P5" or
+        None), assignee (user index), acknowledged_at / resolved_at / updated_at (datetimes),
+        omit_resolved_at (bool), auto_resolved (bool), visible_at (a datetime: listings show the incident
+        only from then on, as an incident that reaches PagerDuty's index late). Any other key is copied
+        verbatim into the incident JSON (e.g. description=None, incident_key=None).
         """
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
@@ -323,8 +328,12 @@ class Dataset:
         with self.lock:
             created = to_ts(created_at)
             number = len(self.created) + 1
-            urgency = URGENCIES.index(overrides.pop("urgency", "high"))
-            priority = _priority_code(overrides.pop("priority", None))
+            urgency_name = overrides.pop("urgency", "high")
+            if urgency_name is None:
+                overrides["urgency"] = None
+            urgency = URGENCIES.index(urgency_name or "high")
+            priority = self.entities.priority_code(overrides.pop("priority", None))
+            visible_at = overrides.pop("visible_at", None)
             u1 = overrides.pop("assignee", None)
             if u1 is None:
                 pool = self.entities.service_pool[service_index]
@@ -360,6 +369,8 @@ class Dataset:
                 self.titles[slot] = title
             if upd_at is not None:
                 self.updated[slot] = to_ts(upd_at)
+            if visible_at is not None:
+                self.visible_from[slot] = to_ts(visible_at)
             if overrides:
                 self.extra[slot] = dict(overrides)
             self._history(slot)
@@ -460,13 +471,13 @@ class Dataset:
     ) -> dict:
         """Edit an incident in any status (resolved ones too), as a responder does in the web UI.
 
-        Any subset of priority ("P1".."P5" or None), urgency ("high"/"low"), title and service_index
-        (moves the incident to that service). Each field that really changes writes a log entry at `at`
-        (default: now) by the incident's assignee: priority_change_log_entry, urgency_change_log_entry,
-        field_value_change_log_entry (title, service; the service move's entry names the new service).
-        updated_at becomes `at` when anything changed. On a resolved incident last_status_change_at moves to
-        `at` too while resolved_at stays: the drift that makes DevLake's resolution dates (taken from
-        last_status_change_at) wrong. Returns the incident rendered (UTC).
+        Any subset of priority (a name of the account's scheme, or None), urgency ("high"/"low"), title and
+        service_index (moves the incident to that service). What PagerDuty writes: a
+        priority_change_log_entry (channel.old_priority / new_priority), an urgency_change_log_entry, a
+        service_change_log_entry (channel.old_service; `service` is the new one), each at `at` (default:
+        now) by the incident's assignee; a title edit writes no log entry at all. updated_at becomes `at`
+        when anything changed; last_status_change_at stays (it moves on status changes only), and so does
+        resolved_at. Returns the incident rendered (UTC).
         """
         with self.lock:
             slot = self._slot(number)
@@ -474,39 +485,40 @@ class Dataset:
             if ts < self.created[slot]:
                 raise ValueError("at is before the incident was created")
             changes: list[tuple[int, object]] = []
-            if priority is not _UNSET and _priority_code(priority) != self.priority[slot]:
-                changes.append((PRIORITY_CHANGE, (self.priority[slot], _priority_code(priority))))
+            if priority is not _UNSET:
+                code = self.entities.priority_code(priority)
+                if code != self.priority[slot]:
+                    changes.append((PRIORITY_CHANGE, (self.priority[slot], code)))
             if urgency is not _UNSET:
                 if urgency not in URGENCIES:
                     raise ValueError(f"urgency must be one of {URGENCIES}")
                 if URGENCIES.index(urgency) != self.urgency[slot]:
                     changes.append((URGENCY_CHANGE, (self.urgency[slot], URGENCIES.index(urgency))))
+            new_title = None
             if title is not _UNSET:
                 if not isinstance(title, str) or not title:
                     raise ValueError("title must be a non-empty string")
                 if title != self.title(slot):
-                    changes.append((FIELD_CHANGE, ("title", self.title(slot), title)))
+                    new_title = title
             if service_index is not _UNSET:
                 self._check_service(service_index)
                 if service_index != self.service[slot]:
-                    changes.append((FIELD_CHANGE, ("service", self.service[slot], service_index)))
-            if not changes:
+                    changes.append((SERVICE_CHANGE, (self.service[slot], service_index)))
+            if not changes and new_title is None:
                 return self.incident(slot + 1)
             self._history(slot)
             agent = self.user1[slot]
+            if new_title is not None:  # no log entry: nothing in the account-wide log names this change
+                self.titles[slot] = new_title
             for kind, detail in changes:
                 if kind == PRIORITY_CHANGE:
                     self.priority[slot] = detail[1]
                 elif kind == URGENCY_CHANGE:
                     self.urgency[slot] = detail[1]
-                elif detail[0] == "title":
-                    self.titles[slot] = detail[2]
                 else:
-                    self._move(slot, detail[2])
+                    self._move(slot, detail[1])
                 self._record(slot, ts, kind, agent, (), detail)
             self.updated[slot] = ts
-            if self.status[slot] == RESOLVED:
-                self.status_changed[slot] = ts
             self.version += 1
             return self.incident(slot + 1)
 
@@ -525,9 +537,9 @@ class Dataset:
         """Merge open incidents into another one, as PagerDuty does.
 
         Each source is resolved at `at` (default now) with resolve_reason {"type": "merge_resolve_reason",
-        "incident": <reference of the target>}, a resolve_log_entry ("Resolved by merge into [#N] ..."),
-        and its alerts move to the target. The target's updated_at becomes `at` and it gets an
-        annotate_log_entry naming the merged incidents. Returns {"incident": target, "merged": [sources]},
+        "incident": <reference of the target>}, an unlink_log_entry (its alerts move out) and a
+        resolve_log_entry ("Resolved by merge into [#N] ..."); its alerts move to the target, which gets a
+        link_log_entry per source and updated_at = `at`. Returns {"incident": target, "merged": [sources]},
         rendered (UTC).
         """
         with self.lock:
@@ -551,12 +563,112 @@ class Dataset:
                 self.merged_into[slot] = target
                 self.alerts[target] = min(255, self.alerts[target] + self.alerts[slot])
                 self.alerts[slot] = 0
+                self._record(slot, ts, UNLINK, agent, (), target)
                 self._record(slot, ts, RESOLVE, agent, (), target)
-            names = ", ".join(f"[#{s + 1}]" for s in sources)
-            self._record(target, ts, ANNOTATE, agent, (), f"Merged {names} into this incident.")
+                self._record(target, ts, LINK, agent, (), slot)
             self.updated[target] = ts
             self.version += 1
             return {"incident": self.incident(target + 1), "merged": [self.incident(s + 1) for s in sources]}
+
+    def reopen(self, number: int | str, at: datetime | None = None) -> dict:
+        """Reopen a resolved incident, as a responder does in the web UI: it is triggered again (a
+        trigger_log_entry "Reopened by ...", then an assign_log_entry to its assignee), its acknowledgement
+        and resolved_at are gone until it is resolved again. An incident merged into another cannot be
+        reopened. Returns it rendered (UTC)."""
+        with self.lock:
+            slot = self._slot(number)
+            if self.status[slot] != RESOLVED:
+                raise ValueError(f"incident #{slot + 1} is not resolved")
+            if slot in self.merged_into:
+                raise ValueError(f"incident #{slot + 1} was merged into another; it cannot be reopened")
+            ts = to_ts(at) if at is not None else now_ts()
+            if ts < self.resolved[slot]:
+                raise ValueError("at is before the incident was resolved")
+            self._history(slot)
+            agent = self.user1[slot]
+            self.status[slot] = TRIGGERED
+            self.resolved[slot] = -1
+            self.acked[slot] = -1
+            self.acker.pop(slot, None)
+            self.flags[slot] &= ~(FLAG_OMIT_RESOLVED_AT | FLAG_AUTO_RESOLVED)
+            self.status_changed[slot] = ts
+            self.open.add(slot)
+            self._assign(slot, ts, agent)
+            self._record(slot, ts, TRIGGER, agent, (), REOPENED)
+            self._record(slot, ts, ASSIGN, -1, (agent,))
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def resolve(self, number: int | str, at: datetime | None = None, auto: bool = False) -> dict:
+        """Resolve an open incident at `at`: by its assignee, or by the service's auto-resolve timeout."""
+        with self.lock:
+            slot = self._slot(number)
+            if self.status[slot] == RESOLVED:
+                raise ValueError(f"incident #{slot + 1} is already resolved")
+            ts = to_ts(at) if at is not None else now_ts()
+            if ts < self.last_status_change(slot):
+                raise ValueError("at is before the incident's last status change")
+            self._history(slot)
+            self._resolve(slot, ts)
+            if auto:
+                self.flags[slot] |= FLAG_AUTO_RESOLVED
+            self._record(slot, ts, RESOLVE, -1 if auto else self.user1[slot])
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def rename_priority(self, name: str, new_name: str) -> dict:
+        """Rename a priority of the account's scheme. Every incident carrying it shows the new name at once;
+        PagerDuty writes no log entry and does not touch the incidents' updated_at. Returns the priority."""
+        with self.lock:
+            code = self.entities.priority_code(name)
+            if code == 0:
+                raise ValueError("name a priority of the scheme")
+            if not isinstance(new_name, str) or not new_name.strip():
+                raise ValueError("new_name must be a non-empty string")
+            ref = self.entities.priority_refs[code]
+            ref["name"] = ref["summary"] = new_name.strip()
+            self.version += 1
+            return render.priority(self.entities, code)
+
+    def rename_service(self, service_index: int, name: str) -> dict:
+        """Rename a service. Incidents reference it live: their `service.summary` shows the new name at once,
+        with no log entry and no change to their updated_at. Returns the service (UTC)."""
+        with self.lock:
+            self._check_service(service_index)
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError("name must be a non-empty string")
+            name = name.strip()
+            ent = self.entities
+            ent.service_names[service_index] = name
+            ent.service_refs[service_index]["summary"] = name
+            ent.service_objects[service_index].update(summary=name, name=name)
+            ent.ep_refs[service_index]["summary"] = f"{name} Escalation"
+            self.version += 1
+            return render.service(ent, service_index, zone(UTC))
+
+    def delete_incident(self, number: int | str) -> None:
+        """Remove an incident from the account (a data deletion request): every listing and GET by id forget
+        it, as if it had never been; its log entries go with it."""
+        with self.lock:
+            slot = self._slot(number)
+            self.deleted.add(slot)
+            self.open.discard(slot)
+            self.version += 1
+
+    def delete_service(self, service_index: int) -> None:
+        """Delete a service: GET /services no longer lists it, its incidents stay as they are."""
+        with self.lock:
+            self._check_service(service_index)
+            self.entities.deleted_services.add(service_index)
+            self.version += 1
+
+    def visible(self, slot: int, now: int) -> bool:
+        """Whether the API shows the incident at epoch second `now` (see add_incident's visible_at, and
+        delete_incident)."""
+        if slot in self.deleted:
+            return False
+        since = self.visible_from.get(slot)
+        return since is None or since <= now
 
     # --------------------------------------------------------------------------------- change events
     def add_change_event(
@@ -613,18 +725,6 @@ class Dataset:
             self.change_sent.insert(at, sent_ms)
             self.version += 1
             return orjson.loads(orjson.dumps(event))
-
-
-def _priority_code(name) -> int:
-    """Priority name ("P1".."P5", any case, or "1".."5") or None to the priority column's code."""
-    if name is None:
-        return 0
-    text = str(name).upper()
-    if text.isdigit():
-        text = "P" + text
-    if text not in PRIORITY_NAMES:
-        raise ValueError("priority must be P1..P5 or None")
-    return PRIORITY_NAMES.index(text)
 
 
 def _sender_text(moment: datetime) -> str:

@@ -62,6 +62,10 @@ def open_now(server) -> int:
     return sum(1 for i in rendered(server) if i["status"] != "resolved")
 
 
+ACCOUNT_LISTS = {"GET /services": 1, "GET /priorities": 1, "GET /teams": 1, "GET /users": 1}
+"""Every run lists the account's services, priorities, teams and users: one request each (under 100 of each)."""
+
+
 # --------------------------------------------------------------------------------------- listing rules
 def test_windows_cover_the_range_and_queries_start_a_second_early() -> None:
     since = datetime(2022, 6, 1, 15, 4, 5, tzinfo=UTC)
@@ -205,24 +209,30 @@ def test_rerun_catches_changes_at_the_documented_cost(database, small_sim) -> No
     for incident in rendered(small_sim):
         assert got[incident["id"]]["raw"] == incident
     # the cost: new incidents (1), the open ones (one per 100), the log entries (1), the change events (1),
-    # and one read by id per incident resolved since: nothing else
+    # the account's lists (4), and one read by id per incident resolved since: nothing else
     assert endpoints(small_sim) == {
         "GET /incidents": 1 + math.ceil(open_now(small_sim) / 100),
         "GET /incidents/{id}": len(changes["resolved"]),
         "GET /log_entries": 1,
         "GET /change_events": 1,
+        **ACCOUNT_LISTS,
     }
     assert second.requests == small_sim.stats()["requests"] and second.stats.first_load is False
 
 
-def test_rerun_with_nothing_new_costs_four_requests_and_writes_nothing(database, small_sim) -> None:
+def test_rerun_with_nothing_new_costs_eight_requests_and_writes_nothing(database, small_sim) -> None:
     load(small_sim, database, START)
     versions = query(database, "SELECT COUNT(*) FROM incidents_versions")
     small_sim.reset_stats()
     again = load(small_sim, database, START)
     assert open_now(small_sim) < 100
-    assert endpoints(small_sim) == {"GET /incidents": 2, "GET /log_entries": 1, "GET /change_events": 1}
-    assert again.requests == 4
+    assert endpoints(small_sim) == {
+        "GET /incidents": 2,
+        "GET /log_entries": 1,
+        "GET /change_events": 1,
+        **ACCOUNT_LISTS,
+    }
+    assert again.requests == 8
     assert query(database, "SELECT COUNT(*) FROM incidents_versions") == versions
     assert len(loaded_incidents(database)) == len(expected_ids(small_sim, START))
 

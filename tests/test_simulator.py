@@ -779,10 +779,10 @@ def test_edits_after_resolution_with_log_entries(http) -> None:
         ).json()
         now = get(http, server, f"/incidents/{n}", time_zone="UTC").json()["incident"]
         assert edited == now
-        # resolved_at stays; last_status_change_at moves with the edit (the drift DevLake's resolution dates
-        # suffer from, since it reads them from last_status_change_at)
+        # resolved_at and last_status_change_at stay (the latter moves on status changes only); updated_at moves
         assert (now["status"], now["resolved_at"]) == ("resolved", "2024-03-01T11:00:00Z")
-        assert now["updated_at"] == now["last_status_change_at"] == "2024-03-05T12:00:00Z"
+        assert now["last_status_change_at"] == "2024-03-01T11:00:00Z"
+        assert now["updated_at"] == "2024-03-05T12:00:00Z"
         assert (now["priority"]["name"], now["urgency"], now["title"]) == (
             "P1",
             "low",
@@ -800,21 +800,24 @@ def test_edits_after_resolution_with_log_entries(http) -> None:
         assert numbers(**{"service_ids[]": svc[0]}) == []
         assert numbers(**{"service_ids[]": [svc[0], svc[2]], "statuses[]": "resolved"}) == [n]
         log = get(http, server, f"/incidents/{n}/log_entries", time_zone="UTC").json()["log_entries"]
+        # what PagerDuty writes: a priority change and a move with their own (undocumented) types, the old and
+        # new priority and the old service in the channel; the title edit writes nothing at all
         assert [(e["type"], e["created_at"], e["service"]["id"]) for e in log] == [
             ("trigger_log_entry", "2024-03-01T10:00:00Z", svc[0]),
             ("assign_log_entry", "2024-03-01T10:00:00Z", svc[0]),
             ("resolve_log_entry", "2024-03-01T11:00:00Z", svc[0]),
             ("priority_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
             ("urgency_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
-            ("field_value_change_log_entry", "2024-03-05T12:00:00Z", svc[0]),
-            ("field_value_change_log_entry", "2024-03-05T12:00:00Z", svc[2]),
+            ("service_change_log_entry", "2024-03-05T12:00:00Z", svc[2]),
         ]
         assert [e["summary"] for e in log[3:]] == [
             "Priority changed from no priority to P1 by Dmitri Ivanov.",
             "Urgency changed from high to low by Dmitri Ivanov.",
-            'Title changed from "Checkout down" to "Checkout down (post-mortem)" by Dmitri Ivanov.',
-            'Service changed from "Checkout API" to "Search Service" by Dmitri Ivanov.',
+            'Moved from "Checkout API" to "Search Service" by Dmitri Ivanov.',
         ]
+        p1 = ds.entities.priority_refs[1]
+        assert (log[3]["channel"]["old_priority"], log[3]["channel"]["new_priority"]) == (None, p1)
+        assert log[5]["channel"]["old_service"] == ds.entities.service_refs[0]
         assert {e["incident"]["id"] for e in log} == {a["id"]}
         # triggered and acknowledged incidents can be edited too, and keep their status
         b = ds.add_incident(ts("2024-03-02T10:00:00Z"), 1)["incident_number"]
@@ -841,17 +844,22 @@ def test_edits_after_resolution_with_log_entries(http) -> None:
         ).json()
         assert {e["incident"]["id"] for e in changed["log_entries"]} == {a["id"], got_b["id"], got_c["id"]}
         assert (
-            len(changed["log_entries"]) == 6
+            len(changed["log_entries"]) == 5
             and changed["log_entries"][0]["created_at"] == "2024-03-05T04:00:00-08:00"
         )
         # an edit that changes nothing writes nothing; priority can be removed
         ds.edit(n, at=ts("2024-03-08T00:00:00Z"), priority="P1")
-        assert ds.incident(n)["updated_at"] == "2024-03-05T12:00:00Z" and len(ds.events(n - 1)) == 7
+        assert ds.incident(n)["updated_at"] == "2024-03-05T12:00:00Z" and len(ds.events(n - 1)) == 6
         ds.edit(n, at=ts("2024-03-09T00:00:00Z"), priority=None)
         assert ds.incident(n)["priority"] is None
         assert (
-            ds.log_entry(n - 1, 7)["summary"] == "Priority changed from P1 to no priority by Dmitri Ivanov."
+            ds.log_entry(n - 1, 6)["summary"] == "Priority changed from P1 to no priority by Dmitri Ivanov."
         )
+        # a title edit alone moves updated_at and writes no log entry: nothing in the account's log names it
+        ds.edit(n, at=ts("2024-03-10T00:00:00Z"), title="Checkout down (final)")
+        assert ds.incident(n)["updated_at"] == "2024-03-10T00:00:00Z" and len(ds.events(n - 1)) == 7
+        quiet = get(http, server, "/log_entries", since="2024-03-09T12:00:00Z", until="2024-03-11T00:00:00Z")
+        assert quiet.json()["log_entries"] == []
         for body in (
             {"number": n, "urgency": "medium"},
             {"number": 9999, "title": "x"},
@@ -859,7 +867,7 @@ def test_edits_after_resolution_with_log_entries(http) -> None:
             {"number": n, "service_index": 7},
         ):
             assert requests.post(server.url + "/_sim/edit", json=body, timeout=10).status_code == 400
-        assert ds.incident(n)["title"] == "Checkout down (post-mortem)"
+        assert ds.incident(n)["title"] == "Checkout down (final)"
 
 
 def test_merge_resolves_sources_with_a_merge_reason(http) -> None:
@@ -911,11 +919,20 @@ def test_merge_resolves_sources_with_a_merge_reason(http) -> None:
             into["alert_counts"] == {"all": 3, "triggered": 3, "resolved": 0}
             and into["resolve_reason"] is None
         )
-        note = get(http, server, f"/incidents/{nt}/log_entries").json()["log_entries"][-1]
-        assert (note["type"], note["summary"]) == (
-            "annotate_log_entry",
-            f"Merged [#{nd}], [#{ne}] into this incident.",
-        )
+        # the surviving incident gets a link_log_entry per merged incident, each merged one an unlink_log_entry
+        linked = get(http, server, f"/incidents/{nt}/log_entries").json()["log_entries"][-2:]
+        assert [(x["type"], x["summary"]) for x in linked] == [
+            (
+                "link_log_entry",
+                f"Alerts of [#{nd}] linked to this incident by {linked[0]['agent']['summary']}.",
+            ),
+            (
+                "link_log_entry",
+                f"Alerts of [#{ne}] linked to this incident by {linked[0]['agent']['summary']}.",
+            ),
+        ]
+        unlinked = get(http, server, f"/incidents/{nd}/log_entries").json()["log_entries"][-2]
+        assert unlinked["type"] == "unlink_log_entry" and f"[#{nt}]" in unlinked["summary"]
         window = get(
             http, server, "/log_entries", since="2024-03-06T10:30:00Z", until="2024-03-06T10:30:01Z"
         ).json()
@@ -1289,3 +1306,111 @@ def test_pages_in_a_time_zone_stay_fast(http) -> None:
                 moment = ts(incident["created_at"])
                 assert moment.utcoffset() == moment.astimezone(ZoneInfo(zone_name)).utcoffset()
             assert sorted(took)[len(took) // 2] < 0.05, (zone_name, took)
+
+
+# ------------------------------------------------------------------------ what real accounts do (issue 22)
+def test_reopen_renames_deletions_and_late_indexing(http) -> None:
+    """A resolved incident reopened and resolved again; a priority and a service renamed (no log entry, no
+    updated_at); a service and an incident deleted; an incident that reaches the index late."""
+    with running(seed=21, size=30, days=10, end=END) as server:
+        ds = server.dataset
+        ent = ds.entities
+        clock = Clock(END.timestamp())
+        server.api.clock = clock
+        first = ds.add_incident(
+            ts("2024-03-01T10:00:00Z"), 0, "resolved", resolved_at=ts("2024-03-01T11:00:00Z"), priority="P2"
+        )
+        n = first["incident_number"]
+        reopened = requests.post(
+            server.url + "/_sim/reopen", json={"number": n, "at": "2024-04-02T09:00:00Z"}, timeout=10
+        ).json()
+        assert (reopened["status"], reopened["resolved_at"], reopened["acknowledgements"]) == (
+            "triggered",
+            None,
+            [],
+        )
+        assert reopened["last_status_change_at"] == reopened["updated_at"] == "2024-04-02T09:00:00Z"
+        assert reopened["assignments"][0]["at"] == "2024-04-02T09:00:00Z"
+        again = ds.resolve(n, at=ts("2024-04-02T10:30:00Z"))
+        assert again["resolved_at"] == again["last_status_change_at"] == "2024-04-02T10:30:00Z"
+        log = get(http, server, f"/incidents/{n}/log_entries", time_zone="UTC").json()["log_entries"]
+        assert [(e["type"], e["created_at"]) for e in log[2:]] == [
+            ("resolve_log_entry", "2024-03-01T11:00:00Z"),
+            ("trigger_log_entry", "2024-04-02T09:00:00Z"),
+            ("assign_log_entry", "2024-04-02T09:00:00Z"),
+            ("resolve_log_entry", "2024-04-02T10:30:00Z"),
+        ]
+        assert log[3]["summary"].startswith("Reopened by ")
+        for body in ({"number": n}, {"number": 99_999}):  # resolved twice over; unknown
+            assert requests.post(server.url + "/_sim/resolve", json=body, timeout=10).status_code == 400
+
+        # a priority renamed in the scheme: every incident carrying it shows the new name at once
+        updated_before = ds.incident(n)["updated_at"]
+        renamed = requests.post(
+            server.url + "/_sim/rename_priority", json={"name": "P2", "new_name": "SEV-2"}, timeout=10
+        ).json()
+        assert (renamed["name"], renamed["type"]) == ("SEV-2", "priority")
+        now = get(http, server, f"/incidents/{n}", time_zone="UTC").json()["incident"]
+        assert now["priority"]["summary"] == now["priority"]["name"] == "SEV-2"
+        assert now["updated_at"] == updated_before
+        priorities = get(http, server, "/priorities").json()["priorities"]
+        assert [p["name"] for p in priorities] == ["P1", "SEV-2", "P3", "P4", "P5"]
+        # a service renamed: the incidents' references follow; a deleted service leaves the listing only
+        ds.rename_service(0, "Checkout API v2")
+        assert (
+            get(http, server, f"/incidents/{n}").json()["incident"]["service"]["summary"] == "Checkout API v2"
+        )
+        ds.delete_service(1)
+        listed = {s["id"] for s in get(http, server, "/services").json()["services"]}
+        assert ent.service_ids[1] not in listed and ent.service_ids[0] in listed
+        assert get(http, server, f"/services/{ent.service_ids[1]}").status_code == 404
+        in_deleted = next(slot for slot in range(len(ds)) if ds.service[slot] == 1)
+        assert (
+            get(http, server, f"/incidents/{in_deleted + 1}").json()["incident"]["service"]["id"]
+            == (ent.service_ids[1])
+        )
+        # users carry their own time zones; teams are listed
+        users = get(http, server, "/users").json()["users"]
+        assert len({u["time_zone"] for u in users}) >= 6 and all(u["time_zone"] for u in users)
+        assert len(get(http, server, "/teams").json()["teams"]) == len(ent.team_ids)
+        # an incident deleted from the account: gone from listings, by id and from the log
+        victim = ds.add_incident(ts("2024-03-03T10:00:00Z"), 2)["id"]
+        ds.delete_incident(victim)
+        assert get(http, server, f"/incidents/{victim}").status_code == 404
+        march = {"since": "2024-03-01T00:00:00Z", "until": "2024-03-31T00:00:00Z"}
+        assert victim not in {i["id"] for i in fetch_all(http, server, **march)}
+        entries = get(http, server, "/log_entries", **march, limit=100).json()["log_entries"]
+        assert victim not in {e["incident"]["id"] for e in entries}
+        # an incident that reaches the index late: not listed, not found, until then
+        late = ds.add_incident(
+            ts("2024-03-04T10:00:00Z"), 2, visible_at=datetime.fromtimestamp(clock.now + 60, UTC)
+        )["id"]
+        assert late not in {i["id"] for i in fetch_all(http, server, **march)}
+        assert get(http, server, f"/incidents/{late}").status_code == 404
+        clock.now += 60
+        assert late in {i["id"] for i in fetch_all(http, server, **march)}
+        # one incident in seven has no incident_key, as those opened in the web UI
+        keys = [i["incident_key"] for i in fetch_all(http, server, **march)]
+        assert None in keys and any(keys)
+
+
+def test_listing_modes_real_accounts_show(fixed, http) -> None:
+    """A listing that answers total=true with null, both wordings of the 10,000 ceiling, a bare 429."""
+    try:
+        fixed.set_faults(ignore_total=True)
+        body = get(http, fixed, "/incidents", date_range="all", total="true", limit=100).json()
+        assert body["total"] is None and body["more"] is True
+        for wording, text in (
+            (0, "Offset+limit exceeds maximum allowed value of 10000"),
+            (1, "Offset must be less than 10001"),
+        ):
+            fixed.set_faults(offset_wording=wording)
+            refused = get(http, fixed, "/incidents", date_range="all", offset=9_950, limit=100)
+            assert refused.status_code == 400 and refused.json()["error"]["errors"] == [text]
+        fixed.set_faults(rate_limit_every=1, rate_limit_bare=True)
+        bare = get(http, fixed, "/incidents")
+        assert bare.status_code == 429 and bare.content == b"" and "ratelimit-reset" not in bare.headers
+        with pytest.raises(ValueError):
+            fixed.set_faults(offset_wording=2)
+    finally:
+        fixed.set_faults()

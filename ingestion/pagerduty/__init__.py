@@ -3,8 +3,14 @@
 A first run lists every incident created since `start_date`. A rerun lists the incidents created since the
 previous run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the
 account's log entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
-resolved, and edited or merged after resolution); each changed incident that no listing showed is read by id.
-A rerun with nothing new costs four requests.
+resolved, reopened, moved, re-prioritised or merged after resolution); each changed incident that no listing
+showed is read by id. Every run also lists the account's services, priorities, teams and users (one request
+per 100 of each), so that names renamed in the account reach every incident without reading it again. A rerun
+with nothing new costs eight requests.
+
+Log entries are not a complete change feed: a title edit, for one, writes none. A reconcile
+(`reconcile_since`) re-lists every incident created since a date, reads by id each one the lake holds that the
+listing lacks, and names those PagerDuty no longer has (`LoadStats.gone`).
 
 The previous run's cut-offs come in as `state` and what the lake already holds as `lake`; both are read by the
 caller from completed loads only, so a run killed halfway changes nothing a later run sees. The source itself
@@ -13,7 +19,7 @@ keeps no state: with any dlt destination it simply yields rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Optional, Protocol
@@ -22,19 +28,40 @@ import dlt
 from dlt.sources import DltResource
 
 from . import settings
-from .client import AuthenticationError, PagerDutyClient, PagerDutyError, RetryPolicy, TooManyIncidentsError
-from .paging import Page, fetch_all, iter_listing, iter_windows, listing_total
+from .client import (
+    AuthenticationError,
+    NotOnPlanError,
+    PagerDutyClient,
+    PagerDutyError,
+    RetryPolicy,
+    TooManyIncidentsError,
+)
+from .paging import (
+    Page,
+    fetch_all,
+    iter_listing,
+    iter_windows,
+    listing_total,
+    read_by_more,
+    warn_ignored_total,
+)
 from .records import (
     CHANGE_EVENTS,
     INCIDENTS,
     LOG_ENTRIES,
+    PRIORITIES,
     SERVICES,
+    TEAMS,
+    USERS,
     RawTable,
     Row,
     change_event_row,
     incident_row,
     log_entry_row,
+    priority_row,
     service_row,
+    team_row,
+    user_row,
 )
 from .times import TimeFormatError, iso_z, parse_time
 
@@ -61,7 +88,6 @@ class ScopeState:
     covered_since: Optional[datetime] = None
     """The earliest start_date loaded so far: an earlier one loads the history in between."""
     change_events_until: Optional[datetime] = None
-    services_fetched_at: Optional[datetime] = None
 
     def to_json(self) -> dict[str, Optional[str]]:
         return {k: iso_z(v) if v else None for k, v in self.__dict__.items()}
@@ -81,6 +107,9 @@ class LakeView(Protocol):
     def held_incidents(self, ids: set[str]) -> dict[str, datetime]:
         """Those of `ids` the lake holds for this connection, with when each was read (naive UTC)."""
 
+    def incidents_since(self, since: datetime) -> set[str]:
+        """Ids of the scope's incidents created at or after `since` (naive UTC) that the lake holds."""
+
 
 class _EmptyLake:
     def open_incidents(self) -> set[str]:
@@ -88,6 +117,9 @@ class _EmptyLake:
 
     def held_incidents(self, ids: set[str]) -> dict[str, datetime]:
         return {}
+
+    def incidents_since(self, since: datetime) -> set[str]:
+        return set()
 
 
 @dataclass
@@ -101,6 +133,10 @@ class LoadStats:
     change_events: int = 0
     warnings: list[str] = field(default_factory=list)
     first_load: bool = False
+    reconcile: bool = False
+    """A reconcile: every incident since a date listed again, not only what changed."""
+    gone: list[str] = field(default_factory=list)
+    """Incidents the lake holds that PagerDuty answers 404 for (a reconcile removes them from the lake)."""
     open_incidents: int = 0
     next_state: Optional[ScopeState] = None
     """The state a next run continues from: set when the run starts, committed only if its load completes."""
@@ -127,13 +163,16 @@ def pagerduty_source(
     client: Optional[PagerDutyClient] = None,
     stats: Optional[LoadStats] = None,
     now: Optional[datetime] = None,
+    reconcile_since: Optional[datetime] = None,
 ) -> Sequence[DltResource]:
     """Incidents created at or after `start_date` of one PagerDuty connection, with their log entries,
-    services and change events.
+    services and change events, and the account's priorities, teams and users.
 
     `service_ids` narrows the load to those services (a blueprint scope naming services); by default every
     service of the account is loaded. Pass `client` to share one (and its request count) with the caller.
-    After the resources have run, `collected_state(source)` is the state a next run continues from.
+    `reconcile_since` makes the run a reconcile: every incident created since then (at the earliest,
+    `start_date`) is listed again. After the resources have run, `stats.next_state` is the state a next run
+    continues from.
     """
     if start_date.tzinfo is None:
         raise ValueError("start_date needs a time zone")
@@ -150,12 +189,16 @@ def pagerduty_source(
         lake or _EmptyLake(),
         stats or LoadStats(),
         (now or datetime.now(UTC)).replace(microsecond=0),
+        reconcile_since.astimezone(UTC) if reconcile_since is not None else None,
     )
     return (
         _resource(collection.incidents, INCIDENTS),
         _resource(collection.log_entries, LOG_ENTRIES),
         _resource(collection.services, SERVICES),
         _resource(collection.change_events, CHANGE_EVENTS),
+        _resource(lambda: collection.account_list("/priorities", "priorities", PRIORITIES), PRIORITIES),
+        _resource(lambda: collection.account_list("/teams", "teams", TEAMS), TEAMS),
+        _resource(lambda: collection.account_list("/users", "users", USERS), USERS),
     )
 
 
@@ -184,6 +227,7 @@ class Collection:
         lake: LakeView,
         stats: LoadStats,
         now: datetime,
+        reconcile_since: Optional[datetime] = None,
     ) -> None:
         self.client = client
         self.connection_id = connection_id
@@ -199,6 +243,8 @@ class Collection:
         self._log_rows: Optional[list[Row]] = None
         self._emitted: set[str] = set()
         self._open: set[str] = set()
+        self.reconcile_since = reconcile_since
+        stats.reconcile = reconcile_since is not None
         stats.next_state = replace(
             state,
             incidents_until=now,
@@ -231,41 +277,62 @@ class Collection:
         if previous is None:
             self.stats.first_load = True
             for page in iter_windows(
-                self.client, "/incidents", "incidents", self.start_date, self.until, listing
+                self.client, "/incidents", "incidents", self.start_date, self.until, listing, warn=self.warn
             ):
                 yield self._rows(page, track=False)
         else:
             since = max(self.start_date, previous - settings.INCREMENTAL_OVERLAP)
-            for page in iter_windows(self.client, "/incidents", "incidents", since, self.until, listing):
+            if self.reconcile_since is not None:
+                since = min(since, max(self.start_date, self.reconcile_since))
+            for page in iter_windows(
+                self.client, "/incidents", "incidents", since, self.until, listing, warn=self.warn
+            ):
                 yield self._rows(page, track=True)
             covered = self.state.covered_since
             if (
                 covered is not None and self.start_date < covered
             ):  # start_date moved earlier: the history between
                 history = iter_windows(
-                    self.client, "/incidents", "incidents", self.start_date, covered, listing
+                    self.client, "/incidents", "incidents", self.start_date, covered, listing, warn=self.warn
                 )
                 for page in history:
                     yield self._rows(page, track=False)
             before = self.stats.incidents
             yield from self._refresh_open()
             yield from self._read_changed()
+            if self.reconcile_since is not None:
+                yield from self._read_missing(since)
             self.stats.incidents_refreshed = self.stats.incidents - before
         self.stats.open_incidents = len(self._open)
+
+    def warn(self, message: str) -> None:
+        """A warning for the run's summary, once however often it arises."""
+        if message not in self.stats.warnings:
+            self.stats.warnings.append(message)
 
     def _refresh_open(self) -> Iterator[list[Row]]:
         """The incidents open now, in one listing (one request per 100); those the lake held as open that the
         listing no longer shows were resolved since, and are read by id."""
         known_open = self.lake.open_incidents()
         params = {**self.filters, "statuses[]": list(settings.OPEN_STATUSES)}
-        total, first = listing_total(self.client, "/incidents", {**params, "date_range": "all"})
-        if total <= settings.MAX_OFFSET_PLUS_LIMIT:
-            pages = iter_listing(
-                self.client, "/incidents", "incidents", {**params, "date_range": "all"}, first
-            )
-        else:  # more than 10,000 open: list them window by window like a first load
+        everything = {**params, "date_range": "all"}
+        total, first = listing_total(self.client, "/incidents", everything)
+        pages: Optional[Iterable[Page]] = None
+        if total is None:  # no total: follow `more`, unless there are more than 10,000
+            warn_ignored_total("/incidents", self.warn)
+            pages = read_by_more(self.client, "/incidents", "incidents", everything, first)
+        elif total <= settings.MAX_OFFSET_PLUS_LIMIT:
+            pages = iter_listing(self.client, "/incidents", "incidents", everything, first, warn=self.warn)
+        if pages is None:  # more than 10,000 open: list them window by window like a first load
             pages = iter_windows(
-                self.client, "/incidents", "incidents", self.start_date, self.until, params, exact=False
+                self.client,
+                "/incidents",
+                "incidents",
+                self.start_date,
+                self.until,
+                params,
+                exact=False,
+                warn=self.warn,
             )
         for page in pages:
             yield self._rows(page, track=True)
@@ -294,10 +361,17 @@ class Collection:
                 wanted.add(incident_id)
         yield from self._read_by_id(wanted)
 
+    def _read_missing(self, since: datetime) -> Iterator[list[Row]]:
+        """A reconcile's last step: the incidents the lake holds (created since `since`, in the scope) that no
+        listing showed. Each is read by id: moved out of the scope's services, or gone from PagerDuty."""
+        held = self.lake.incidents_since(since.replace(tzinfo=None))
+        yield from self._read_by_id(held - self._emitted)
+
     def _read_by_id(self, ids: set[str]) -> Iterator[list[Row]]:
         requests = ((incident_id, f"/incidents/{incident_id}", None) for incident_id in sorted(ids))
-        for _incident_id, body in fetch_all(self.client, requests, missing_ok=True):
-            if body is None:  # gone from PagerDuty: the row stays as last loaded
+        for incident_id, body in fetch_all(self.client, requests, missing_ok=True):
+            if body is None:  # gone from PagerDuty: a reconcile removes it, other runs keep it as loaded
+                self.stats.gone.append(incident_id)
                 continue
             incident = body.get("incident")
             if not isinstance(incident, dict):
@@ -317,7 +391,10 @@ class Collection:
             previous = self.state.incidents_until
             if previous is not None:
                 since = previous - settings.INCREMENTAL_OVERLAP
-                for page in iter_windows(self.client, "/log_entries", "log_entries", since, self.until, {}):
+                pages = iter_windows(
+                    self.client, "/log_entries", "log_entries", since, self.until, {}, warn=self.warn
+                )
+                for page in pages:
                     self._log_rows.extend(log_entry_row(self.connection_id, e, self.fetched_at) for e in page)
             self.stats.log_entries = len(self._log_rows)
         return self._log_rows
@@ -329,14 +406,12 @@ class Collection:
 
     # -------------------------------------------------------------------------------------- services
     def services(self) -> Iterator[list[Row]]:
-        """All services of the account (or those the scope names), read in full at most once a day: they
-        change rarely, and a rerun's requests are for incidents. Incidents name their service anyway."""
-        last = self.state.services_fetched_at
-        if last is not None and self.until - last < settings.SERVICES_REFRESH:
-            return
+        """All services of the account (or those the scope names), every run: incidents name their service by
+        id, so a service renamed in the account is renamed on every incident without reading any again. A
+        deleted service drops out of the listing; the lake keeps it as last listed."""
         wanted = set(self.service_ids) if self.service_ids else None
         seen: set[str] = set()  # a listing that shifts while paged may repeat a service
-        for page in iter_listing(self.client, "/services", "services", {}):
+        for page in iter_listing(self.client, "/services", "services", {}, warn=self.warn):
             rows = []
             for item in page:
                 if (wanted is None or item.get("id") in wanted) and item.get("id") not in seen:
@@ -345,7 +420,29 @@ class Collection:
             self.stats.services += len(rows)
             if rows:
                 yield rows
-        self.stats.next_state = replace(self.stats.next_state, services_fetched_at=self.until)
+
+    # -------------------------------------------------------------------------------- account lists
+    def account_list(self, path: str, collection: str, table: RawTable) -> Iterator[list[Row]]:
+        """One of the account's own lists (priorities, teams, users), in full, every run. A list the account's
+        plan lacks (HTTP 402, e.g. teams on the smallest plans) loads nothing, with a warning."""
+        makers = {
+            PRIORITIES.name: lambda item, n: priority_row(self.connection_id, item, n, self.fetched_at),
+            TEAMS.name: lambda item, n: team_row(self.connection_id, item, self.fetched_at),
+            USERS.name: lambda item, n: user_row(self.connection_id, item, self.fetched_at),
+        }
+        make = makers[table.name]
+        seen: set[str] = set()
+        try:
+            for page in iter_listing(self.client, path, collection, {}, warn=self.warn):
+                rows = []
+                for item in page:
+                    if item.get("id") not in seen:
+                        seen.add(item.get("id"))
+                        rows.append(make(item, len(seen)))
+                if rows:
+                    yield rows
+        except NotOnPlanError:
+            self.warn(f"GET {path} is not on this account's plan (HTTP 402): no {collection} are loaded")
 
     # --------------------------------------------------------------------------------- change events
     def change_events(self) -> Iterator[list[Row]]:

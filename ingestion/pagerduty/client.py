@@ -43,6 +43,20 @@ class TooManyIncidentsError(PagerDutyError):
     """A one-second window holds more incidents than PagerDuty lets a client page through."""
 
 
+class NotOnPlanError(PagerDutyError):
+    """PagerDuty answered 402: the account's plan lacks what was asked (teams, priorities)."""
+
+
+class OffsetLimitError(PagerDutyError):
+    """PagerDuty refused a page past its 10,000-result ceiling (HTTP 400, code 2002, in either wording): the
+    query must be narrowed, not retried."""
+
+
+OFFSET_LIMIT_WORDINGS = ("offset+limit exceeds maximum allowed value", "offset must be less than")
+"""Both wordings of the ceiling's error seen from PagerDuty ("Offset+limit exceeds maximum allowed value of
+10000", "Offset must be less than 10001"), compared in lower case."""
+
+
 class ResponseTooLarge(requests.RequestException):
     """A response body over the cap: treated as a failed request, never read whole."""
 
@@ -267,6 +281,10 @@ class PagerDutyClient:
             )
         if response.status_code == 404 and missing_ok:
             return None
+        if response.status_code == 402:
+            raise NotOnPlanError(f"{self.connection_label}: {where} is not on this account's plan (HTTP 402)")
+        if response.status_code == 400 and _is_offset_limit(response):
+            raise OffsetLimitError(f"{self.connection_label}: {where} refused a page past offset 10,000")
         if 300 <= response.status_code < 400:
             raise PagerDutyError(
                 f"{self.connection_label}: {where} answered a redirect (HTTP {response.status_code});"
@@ -304,14 +322,27 @@ class PagerDutyClient:
         self._checked = True
 
 
-def _error_detail(response: requests.Response) -> str:
-    """PagerDuty's own error message and code, when the body has them (short, and never the token)."""
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    """PagerDuty's `error` object, or {} when the body has none."""
     try:
         error = orjson.loads(response.content).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
-        return ""
-    if not isinstance(error, dict):
-        return ""
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+def _is_offset_limit(response: requests.Response) -> bool:
+    """The 400 of a page past the 10,000-result ceiling, in either of its wordings."""
+    error = _error_body(response)
+    listed = error.get("errors")
+    texts = [error.get("message"), *(listed if isinstance(listed, list) else [])]
+    wording = any(isinstance(t, str) and t.lower().startswith(OFFSET_LIMIT_WORDINGS) for t in texts)
+    return wording or (error.get("code") == 2002 and "offset" in str(texts).lower())
+
+
+def _error_detail(response: requests.Response) -> str:
+    """PagerDuty's own error message and code, when the body has them (short, and never the token)."""
+    error = _error_body(response)
     message, code = error.get("message"), error.get("code")
     details = "; ".join(str(e) for e in error.get("errors") or [] if isinstance(e, str))
     text = f": {message}" if isinstance(message, str) else ""

@@ -10,22 +10,58 @@ so a first load runs at PagerDuty's own limit rather than at one request's laten
 PagerDuty does not say whether since/until are inclusive. Each window's query starts one second before the
 seconds it is meant to cover: under every convention the query then lists them all, and neighbouring windows
 overlap by one second (rows are deduplicated downstream, so the overlap costs nothing).
+
+Some listings answer `total=true` with a null total. Nothing is then known in advance: such a listing is read
+one page at a time by following `more`, and a window that reaches the 10,000 ceiling that way is halved and
+read again, as one whose total said so.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from . import settings
-from .client import PagerDutyClient, PagerDutyError, TooManyIncidentsError
+from .client import OffsetLimitError, PagerDutyClient, PagerDutyError, TooManyIncidentsError
 from .times import iso_z
 
 Page = list[dict[str, Any]]
+Warn = Callable[[str], None]
+
+
+def warn_ignored_total(path: str, warn: Optional[Warn]) -> None:
+    """The one warning line of a listing that ignored total=true (the same text wherever it is found)."""
+    if warn is not None:
+        warn(
+            f"GET {path} ignored total=true: its listings are read one page at a time, following `more`"
+            " (slower, but complete)"
+        )
+
+
+def read_by_more(
+    client: PagerDutyClient, path: str, collection: str, params: Mapping[str, Any], first: dict[str, Any]
+) -> Optional[list[Page]]:
+    """Every page of a listing that gave no total, from its first page on, following `more` one request at a
+    time; None when the listing goes past the 10,000-result ceiling (narrow it and read again)."""
+    items = first.get(collection) or []
+    pages = [items] if items else []
+    offset, body = len(items), first
+    while body.get("more") and items:
+        if offset + settings.PAGE_LIMIT > settings.MAX_OFFSET_PLUS_LIMIT:
+            return None
+        try:
+            body = client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": offset})
+        except OffsetLimitError:
+            return None
+        items = body.get(collection) or []
+        if items:
+            pages.append(items)
+        offset += len(items)
+    return pages
 
 
 def windows(since: datetime, until: datetime, width: timedelta = settings.MAX_WINDOW) -> list[tuple]:
@@ -89,6 +125,7 @@ def iter_windows(
     until: datetime,
     params: Mapping[str, Any],
     exact: bool = True,
+    warn: Optional[Warn] = None,
 ) -> Iterator[Page]:
     """Every object of a since/until listing (incidents, log entries, change events) in [since, until),
     page by page, in no particular order.
@@ -96,43 +133,64 @@ def iter_windows(
     A window holding 10,000 objects or more is split in two and asked again. With `exact`, a window is
     checked once all its pages are in: fewer distinct objects than its total means the listing moved under us
     (PagerDuty has no snapshot), so it is read once more, and a second shortfall stops the load. Listings
-    filtered by status are not exact: incidents leave them legitimately while they are paged.
+    filtered by status are not exact: incidents leave them legitimately while they are paged. A listing that
+    ignores total=true is read by following `more` (`warn` is told once), and halved where it reaches the
+    ceiling.
     """
     pool = _Pool(client.concurrency)
     base = dict(params)
 
+    def query(window: _Window) -> dict[str, Any]:
+        return {**base, **query_window(window.start, window.end), "limit": settings.PAGE_LIMIT}
+
     def first(window: _Window) -> None:
-        query = {**base, **query_window(window.start, window.end), "limit": settings.PAGE_LIMIT}
-        pool.add(("first", window), client.get, path, {**query, "offset": 0, "total": "true"}, first=True)
+        params = {**query(window), "offset": 0, "total": "true"}
+        pool.add(("first", window), client.get, path, params, first=True)
+
+    def split(window: _Window, count: str) -> None:
+        """Ask each half of a window holding too many objects; a window of one second cannot be halved."""
+        if window.end - window.start <= timedelta(seconds=1):
+            raise TooManyIncidentsError(
+                f"{client.connection_label}: {count} {collection} were created around"
+                f" {iso_z(window.start)}; PagerDuty serves at most {settings.MAX_OFFSET_PLUS_LIMIT}"
+                " per query, so this load stops rather than skip any"
+            )
+        middle = _bisect(window.start, window.end)
+        first(_Window(middle, window.end))
+        first(_Window(window.start, middle))
 
     for start, end in windows(since, until):
         first(_Window(start, end))
+    warned = False
     try:
         for (kind, window), body in pool.results():
             items = body.get(collection) or []
             if kind == "first":
                 total = body.get("total")
                 if not isinstance(total, int):
-                    raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
-                if total >= settings.MAX_OFFSET_PLUS_LIMIT and window.end - window.start > timedelta(
-                    seconds=1
-                ):
-                    middle = _bisect(window.start, window.end)
-                    first(_Window(middle, window.end))
-                    first(_Window(window.start, middle))
+                    if not warned:
+                        warn_ignored_total(path, warn)
+                        warned = True
+                    pages = read_by_more(client, path, collection, query(window), body)
+                    if pages is None:
+                        split(window, f"more than {settings.MAX_OFFSET_PLUS_LIMIT}")
+                        continue
+                    for page in pages:
+                        fresh = [item for item in page if item.get("id") not in window.seen]
+                        window.seen.update(item.get("id") for item in fresh)
+                        if fresh:
+                            yield fresh
                     continue
-                if total > settings.MAX_OFFSET_PLUS_LIMIT:
-                    raise TooManyIncidentsError(
-                        f"{client.connection_label}: {total} {collection} were created around"
-                        f" {iso_z(window.start)}; PagerDuty serves at most {settings.MAX_OFFSET_PLUS_LIMIT}"
-                        " per query, so this load stops rather than skip any"
-                    )
+                ceiling = settings.MAX_OFFSET_PLUS_LIMIT
+                wide = window.end - window.start > timedelta(seconds=1)
+                if total > ceiling or (total == ceiling and wide):
+                    split(window, str(total))
+                    continue
                 window.total = total
-                query = {**base, **query_window(window.start, window.end), "limit": settings.PAGE_LIMIT}
                 offsets = range(len(items), total, settings.PAGE_LIMIT) if items else range(0)
                 window.pages_left = len(offsets)
                 for offset in offsets:
-                    pool.add(("page", window), client.get, path, {**query, "offset": offset})
+                    pool.add(("page", window), client.get, path, {**query(window), "offset": offset})
             else:
                 window.pages_left -= 1
             fresh = [item for item in items if item.get("id") not in window.seen]
@@ -158,19 +216,29 @@ def iter_listing(
     collection: str,
     params: Mapping[str, Any],
     first: Optional[dict[str, Any]] = None,
+    warn: Optional[Warn] = None,
 ) -> Iterator[Page]:
-    """A listing without a time window (services; open incidents): its first page (read here, or passed in
-    as `first`) gives the total, the rest are fetched side by side. Fails (never truncates) past offset
-    10,000."""
+    """A listing without a time window (services, priorities, teams, users; open incidents): its first page
+    (read here, or passed in as `first`) gives the total, the rest are fetched side by side; without a total
+    they are read one by one, following `more`. Fails (never truncates) past offset 10,000."""
     body = first or client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
     items = body.get(collection) or []
-    if items:
-        yield items
     total = body.get("total")
     if not items or not body.get("more"):
+        if items:
+            yield items
         return
     if not isinstance(total, int):
-        raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
+        warn_ignored_total(path, warn)
+        pages = read_by_more(client, path, collection, params, body)
+        if pages is None:
+            raise PagerDutyError(
+                f"{client.connection_label}: {path} lists more than {settings.MAX_OFFSET_PLUS_LIMIT} results"
+                " and cannot be narrowed further"
+            )
+        yield from pages
+        return
+    yield items
     if total > settings.MAX_OFFSET_PLUS_LIMIT:
         raise PagerDutyError(
             f"{client.connection_label}: {path} lists {total} results, more than"
@@ -187,13 +255,11 @@ def iter_listing(
 
 def listing_total(
     client: PagerDutyClient, path: str, params: Mapping[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    """A listing's total and its first page."""
+) -> tuple[Optional[int], dict[str, Any]]:
+    """A listing's total (None when PagerDuty ignored total=true) and its first page."""
     body = client.get(path, {**params, "limit": settings.PAGE_LIMIT, "offset": 0, "total": "true"})
     total = body.get("total")
-    if not isinstance(total, int):
-        raise PagerDutyError(f"{client.connection_label}: GET {path} ignored total=true")
-    return total, body
+    return (total if isinstance(total, int) else None), body
 
 
 def fetch_all(

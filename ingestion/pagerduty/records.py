@@ -11,7 +11,7 @@ lake holds.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
@@ -106,7 +106,11 @@ INCIDENTS = RawTable(
         Column("teams", "LONGTEXT", "json"),
         *_tail(),
     ),
-    current_indexes=(("connection_id", "status"), ("connection_id", "service_id")),
+    current_indexes=(
+        ("connection_id", "status"),
+        ("connection_id", "service_id"),
+        ("connection_id", "priority_id"),
+    ),
     description="PagerDuty incidents",
 )
 
@@ -162,6 +166,44 @@ LOG_ENTRIES = RawTable(
     description="PagerDuty log entries (what happened to an incident, and when)",
 )
 
+PRIORITIES = RawTable(
+    "priorities",
+    (
+        *_keys(),
+        Column("name", "VARCHAR(255)"),
+        Column("description", "TEXT"),
+        Column("ordinal", "BIGINT", "int"),
+        *_tail(),
+    ),
+    description="The account's priority scheme (GET /priorities, listed every run): incidents name their"
+    " priority by id, and a priority renamed in the scheme is renamed here",
+)
+
+TEAMS = RawTable(
+    "teams",
+    (
+        *_keys(),
+        Column("name", "TEXT"),
+        Column("description", "TEXT"),
+        Column("html_url", "TEXT"),
+        *_tail(),
+    ),
+    description="The account's teams (GET /teams, listed every run)",
+)
+
+USERS = RawTable(
+    "users",
+    (
+        *_keys(),
+        Column("name", "TEXT"),
+        Column("time_zone", "VARCHAR(64)"),
+        Column("html_url", "TEXT"),
+        *_tail(),
+    ),
+    description="The account's users (GET /users, listed every run), with the time zone each one's off and"
+    " sleep hours are judged in",
+)
+
 DEPLOYMENTS = RawTable(
     "deployments",
     (
@@ -180,8 +222,16 @@ DEPLOYMENTS = RawTable(
     description="deployments from outside PagerDuty (run.py run --deployments FILE.csv)",
 )
 
-RAW_TABLES: tuple[RawTable, ...] = (INCIDENTS, SERVICES, CHANGE_EVENTS, LOG_ENTRIES, DEPLOYMENTS)
-PAGERDUTY_TABLES: tuple[RawTable, ...] = (INCIDENTS, SERVICES, CHANGE_EVENTS, LOG_ENTRIES)
+PAGERDUTY_TABLES: tuple[RawTable, ...] = (
+    INCIDENTS,
+    SERVICES,
+    CHANGE_EVENTS,
+    LOG_ENTRIES,
+    PRIORITIES,
+    TEAMS,
+    USERS,
+)
+RAW_TABLES: tuple[RawTable, ...] = (*PAGERDUTY_TABLES, DEPLOYMENTS)
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -330,9 +380,36 @@ def log_entry_row(connection_id: int, entry: dict[str, Any], fetched_at: datetim
     }
 
 
-@dataclass
-class Page:
-    """Rows of one raw table, as a resource yields them (a page of PagerDuty's listing, or a few)."""
+def priority_row(connection_id: int, priority: dict[str, Any], ordinal: int, fetched_at: datetime) -> Row:
+    """One `priorities` row: a priority of the account's scheme, and its place in it (1 = the highest)."""
+    return {
+        "connection_id": connection_id,
+        "id": _object_id(priority, "priority"),
+        "name": priority.get("name") or priority.get("summary"),
+        "description": priority.get("description"),
+        "ordinal": ordinal,
+        **_tail_values(priority, fetched_at),
+    }
 
-    table: RawTable
-    rows: list[Row] = field(default_factory=list)
+
+def team_row(connection_id: int, team: dict[str, Any], fetched_at: datetime) -> Row:
+    return {
+        "connection_id": connection_id,
+        "id": _object_id(team, "team"),
+        "name": team.get("name") or team.get("summary"),
+        "description": team.get("description"),
+        "html_url": team.get("html_url"),
+        **_tail_values(team, fetched_at),
+    }
+
+
+def user_row(connection_id: int, user: dict[str, Any], fetched_at: datetime) -> Row:
+    """One `users` row: a responder, with the time zone their off and sleep hours are judged in."""
+    return {
+        "connection_id": connection_id,
+        "id": _object_id(user, "user"),
+        "name": user.get("name") or user.get("summary"),
+        "time_zone": user.get("time_zone"),
+        "html_url": user.get("html_url"),
+        **_tail_values(user, fetched_at),
+    }

@@ -42,9 +42,6 @@ deploy stamped at its start and sent at its end, a retried webhook): each run li
 CHANGE_EVENT_RETENTION = timedelta(days=90)
 """PagerDuty keeps change events this long: a loader that runs less often loses deployments for good."""
 
-SERVICES_REFRESH = timedelta(hours=24)
-"""Services are listed on a scope's first run and then at most this often."""
-
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESOLVED = "resolved"
 ASSIGNING_LOG_ENTRIES = ("assign_log_entry", "escalate_log_entry")

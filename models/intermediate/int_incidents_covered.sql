@@ -24,7 +24,7 @@
 ) }}
 with incidents as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
+    select * from {{ ref('int_incidents_named') }}
 
 ),
 

@@ -1,22 +1,24 @@
-"""`run.py run` (a blueprint once) and `run.py schedule` (on its cronConfig)."""
+"""`run.py run` (a blueprint once), `run.py reconcile` (every incident again: drift found and healed) and
+`run.py schedule` (on its cronConfig, with a reconcile every few days in place of that day's run)."""
 
 from __future__ import annotations
 
 import argparse
 import time
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Optional
 
 from ingestion.database import Database
 from ingestion.deployments import read_deployments
 
-from ..blueprints import Blueprint, load_blueprint
+from ..blueprints import Blueprint, load_blueprint, parse_since
 from ..connections.files import load_connections
 from ..connections.store import ConnectionStore
 from ..cron import is_manual, next_fire
 from ..errors import InputError
-from ..orchestration import run_blueprint
+from ..orchestration import SyncPolicy, run_blueprint
 from ..output import out
+from ..pipeline_records import last_full_sync
 from ..settings import Settings
 
 
@@ -62,6 +64,31 @@ def add_parsers(commands: Any, epilog: str) -> None:
     )
     _blueprint_args(schedule)
     schedule.add_argument("--max-runs", type=int, help="stop after this many runs (default: never)")
+    schedule.add_argument(
+        "--reconcile-every",
+        type=int,
+        default=7,
+        metavar="DAYS",
+        help="run a reconcile in place of the ordinary run when the last one is this many days old or more"
+        " (default 7; 0: never)",
+    )
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="list every incident of the blueprint's scopes again and replace whatever differs in the lake",
+        description="Re-list every incident of the blueprint's scopes (or those created since --since) at"
+        " PagerDuty's rate limit, replace in one all-or-nothing load whatever differs from the lake (titles"
+        " edited without a log entry, moves, merges, reopens, incidents PagerDuty no longer has), then run"
+        " dbt. Prints one line with the drift found, by field. Recorded as a pipeline (fullSync).",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _blueprint_args(reconcile)
+    reconcile.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only incidents created at or after DATE (ISO-8601; a bare date is midnight UTC); default: each"
+        " scope's start_date",
+    )
 
 
 def connections_for(args: argparse.Namespace, database: Database, settings: Settings) -> dict:
@@ -72,11 +99,20 @@ def connections_for(args: argparse.Namespace, database: Database, settings: Sett
 
 
 def run_command(args: argparse.Namespace, database: Database, settings: Settings) -> int:
+    sync = SyncPolicy()
+    if args.command == "reconcile":
+        sync = SyncPolicy(full_sync=True, since=parse_since(args.since) if args.since else None)
     blueprint = load_blueprint(args.blueprint, connections_for(args, database, settings), force=args.force)
-    return _run(blueprint, args, database, settings)
+    return _run(blueprint, args, database, settings, sync)
 
 
-def _run(blueprint: Blueprint, args: argparse.Namespace, database: Database, settings: Settings) -> int:
+def _run(
+    blueprint: Blueprint,
+    args: argparse.Namespace,
+    database: Database,
+    settings: Settings,
+    sync: SyncPolicy = SyncPolicy(),
+) -> int:
     deployments = read_deployments(args.deployments) if args.deployments else None
     result = run_blueprint(
         blueprint,
@@ -86,8 +122,17 @@ def _run(blueprint: Blueprint, args: argparse.Namespace, database: Database, set
         deployments=deployments,
         parallel=args.parallel,
         settings=settings,
+        sync=sync,
     )
     return result.exit_code
+
+
+def reconcile_due(database: Database, blueprint: Blueprint, every_days: int, now: datetime) -> bool:
+    """Whether a scheduled tick runs a reconcile: none completed yet, or the last is `every_days` old."""
+    if every_days <= 0:
+        return False
+    last: Optional[datetime] = last_full_sync(database, blueprint.name)
+    return last is None or now.replace(tzinfo=None) - last >= timedelta(days=every_days)
 
 
 def schedule_command(args: argparse.Namespace, database: Database, settings: Settings) -> int:
@@ -110,7 +155,8 @@ def schedule_command(args: argparse.Namespace, database: Database, settings: Set
         out.info(f"schedule: run {runs + 1} starting at {started:%Y-%m-%dT%H:%M:%SZ}", event="schedule_run")
         # the blueprint's connections are read again at each run: a rotated token or a new one is used
         current = load_blueprint(args.blueprint, connections_for(args, database, settings), force=args.force)
-        code = _run(current, args, database, settings)
+        full = reconcile_due(database, current, args.reconcile_every, started)
+        code = _run(current, args, database, settings, SyncPolicy(full_sync=full))
         runs += 1
         worst = max(worst, code)
         out.info(

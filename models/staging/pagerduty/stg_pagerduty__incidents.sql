@@ -12,6 +12,7 @@ select
     summary,
     status,
     urgency,
+    priority_id,
     priority_name,
     service_id,
     service_name,

@@ -1,0 +1,15 @@
+with source as (
+
+    select * from {{ source('pagerduty', 'teams') }}
+
+)
+
+select
+    connection_id,
+    id as team_id,
+    name as team_name,
+    description,
+    html_url,
+    load_seq
+
+from source

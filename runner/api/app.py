@@ -28,6 +28,7 @@ from ..connections.check import CheckResult
 from ..connections.files import validate_connection
 from ..connections.store import ConnectionStore, UnknownConnection
 from ..errors import InputError
+from ..orchestration import SyncPolicy
 from ..output import out
 from ..pipeline_records import UnknownPipeline, fail_abandoned, list_pipelines
 from ..settings import CONNECTION_TEST_SECONDS, ENCRYPTION_SECRET_ENV, MAX_BODY_BYTES, Settings
@@ -87,6 +88,20 @@ class ConnectionPatch(BaseModel):
     rateLimitPerHour: Optional[int] = Field(default=None, ge=0, le=1_000_000)
 
 
+class TriggerBody(BaseModel):
+    """DevLake's trigger body (optional): `fullSync` re-collects every incident of the blueprint's scopes (a
+    reconcile: drift found and healed), `skipCollectors` collects nothing and rebuilds the models only."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    fullSync: bool = False
+    skipCollectors: bool = False
+
+    def policy(self) -> SyncPolicy:
+        if self.fullSync and self.skipCollectors:
+            raise InputError("body: fullSync and skipCollectors cannot both be true")
+        return SyncPolicy(full_sync=self.fullSync, skip_collectors=self.skipCollectors)
+
+
 def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
     began, finished = row["began_at"], row["finished_at"]
     return {
@@ -102,6 +117,8 @@ def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
         "deployments": row["deployments"],
         "requests": row["requests"],
         "dbtResult": row["dbt_result"],
+        "fullSync": bool(row["full_sync"]),
+        "skipCollectors": bool(row["skip_collectors"]),
     }
 
 
@@ -282,9 +299,10 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
         return shown
 
     @app.post("/blueprints/{blueprint_id}/trigger")
-    def trigger(blueprint_id: int) -> dict[str, Any]:
-        """Start a pipeline: 409 if one of this blueprint runs, 429 if API_MAX_PIPELINES run already."""
-        pipeline_id = runner.trigger(blueprint_id)
+    def trigger(blueprint_id: int, body: Optional[TriggerBody] = Body(None)) -> dict[str, Any]:
+        """Start a pipeline: 409 if one of this blueprint runs, 429 if API_MAX_PIPELINES run already. The
+        optional body is DevLake's: {"fullSync": true} reconciles, {"skipCollectors": true} runs dbt only."""
+        pipeline_id = runner.trigger(blueprint_id, (body or TriggerBody()).policy())
         return _pipeline(list_pipelines(database, pipeline_id)[0])
 
     @app.get("/blueprints/{blueprint_id}/pipelines")

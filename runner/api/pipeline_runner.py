@@ -11,7 +11,7 @@ from ingestion.database import Database
 from ..blueprints import Blueprint, parse_blueprint
 from ..connections.store import ConnectionStore
 from ..errors import InputError
-from ..orchestration import run_blueprint
+from ..orchestration import SyncPolicy, run_blueprint
 from ..output import out
 from ..pipeline_records import CREATED, FAILED, PipelineRecord, fail_abandoned
 from ..settings import Settings
@@ -44,7 +44,7 @@ class PipelineRunner:
         self._lock = threading.Lock()
         self._running: dict[int, int] = {}  # blueprint id -> pipeline id
 
-    def trigger(self, blueprint_id: int) -> int:
+    def trigger(self, blueprint_id: int, sync: SyncPolicy = SyncPolicy()) -> int:
         """Start a pipeline of the blueprint in the background and return its id at once."""
         stored = self.blueprints.get(blueprint_id)
         with self._lock:
@@ -52,12 +52,19 @@ class PipelineRunner:
                 raise AlreadyRunning(self._running[blueprint_id])
             if len(self._running) >= self.max_running:
                 raise TooManyPipelines(self.max_running)
-            record = PipelineRecord.begin(self.database, stored["name"], blueprint_id, status=CREATED)
+            record = PipelineRecord.begin(
+                self.database,
+                stored["name"],
+                blueprint_id,
+                status=CREATED,
+                full_sync=sync.full_sync,
+                skip_collectors=sync.skip_collectors,
+            )
             self._running[blueprint_id] = record.id
         try:
             thread = threading.Thread(
                 target=self._execute,
-                args=(blueprint_id, body_of(stored), record),
+                args=(blueprint_id, body_of(stored), record, sync),
                 daemon=True,
                 name=f"pipeline-{record.id}",
             )
@@ -69,10 +76,14 @@ class PipelineRunner:
             raise
         return record.id
 
-    def _execute(self, blueprint_id: int, body: dict[str, Any], record: PipelineRecord) -> None:
+    def _execute(
+        self, blueprint_id: int, body: dict[str, Any], record: PipelineRecord, sync: SyncPolicy
+    ) -> None:
         try:
             blueprint = validate_body(body, self.database, self.settings)
-            run_blueprint(blueprint, self.database, quiet=True, record=record, settings=self.settings)
+            run_blueprint(
+                blueprint, self.database, quiet=True, record=record, settings=self.settings, sync=sync
+            )
         except InputError as exc:
             record.finish(FAILED, message=str(exc).replace("\n", "; ")[:2000])
         except Exception as exc:  # noqa: BLE001 - a pipeline's failure is recorded, never kills the server

@@ -42,6 +42,8 @@ T_ING = "tests/test_ingestion.py::"
 T_MOD = "tests/test_models.py::"
 T_CFR = "tests/test_cfr.py::"
 T_UNIT = "tests/test_rate_limiter_and_cron.py::"
+T_DRIFT = "tests/test_drift.py::"
+T_CONTRACT = "tests/test_api_contract.py::"
 _WRITE = 'load.write(table, _checkpointed(source.resources[table.name], f"collect:{table.name}"))'
 
 FAULTS: tuple[Fault, ...] = (
@@ -106,15 +108,15 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "source: incidents created before start_date kept",
         "ingestion/pagerduty/__init__.py",
-        'if row["created_at"] < self.start_date.replace(tzinfo=None):',
+        'if row["created_at"] < self._start_naive:',
         "if False:",
         (T_ING + "test_start_date_boundary",),
     ),
     Fault(
         "paging: no 10,000 split",
         "ingestion/pagerduty/paging.py",
-        "if total >= settings.MAX_OFFSET_PLUS_LIMIT and window.end - window.start > timedelta(",
-        "if False and window.end - window.start > timedelta(",
+        "if total > ceiling or (total == ceiling and wide):",
+        "if False:",
         (T_ING + "test_first_load_over_six_months_with_a_burst_past_10000",),
     ),
     Fault(
@@ -257,8 +259,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "model: an incident linked to a deployment finishing the same second",
         "models/intermediate/int_incident_deployment_links.sql",
-        "and deployments.finished_at < incidents.created_at",
-        "and deployments.finished_at <= incidents.created_at",
+        "partition by board_id order by at_time, kind, ordinal rows",
+        "partition by board_id order by at_time, kind desc, ordinal rows",
         (T_CFR + "test_links_and_cfr_by_hand",),
     ),
     Fault(
@@ -331,6 +333,190 @@ FAULTS: tuple[Fault, ...] = (
         'problems.append(f"{where}: {shown} is in the future")',
         "pass",
         ("-k", "test_bad_blueprints_name_the_problem", "tests/test_runner_inputs.py"),
+    ),
+    # ------------------------------------------------- the lake equals PagerDuty over months (issue 22)
+    Fault(
+        "paging: a listing without total stops after its first page",
+        "ingestion/pagerduty/paging.py",
+        '    while body.get("more") and items:',
+        "    while False:",
+        (T_ING + "test_a_listing_that_ignores_total_is_read_completely",),
+    ),
+    Fault(
+        "paging: a window without total that reaches 10,000 is dropped, not halved",
+        "ingestion/pagerduty/paging.py",
+        '                        split(window, f"more than {settings.MAX_OFFSET_PLUS_LIMIT}")',
+        "                        pass",
+        (T_ING + "test_a_listing_that_ignores_total_is_read_completely",),
+    ),
+    Fault(
+        "client: the second wording of the 10,000 ceiling is not recognised",
+        "ingestion/pagerduty/client.py",
+        '("offset+limit exceeds maximum allowed value", "offset must be less than")',
+        '("offset+limit exceeds maximum allowed value",)',
+        (T_ING + "test_both_wordings_of_the_10000_ceiling_are_understood",),
+    ),
+    Fault(
+        "client: a 429 is not retried (a bare one with no headers or body fails the load)",
+        "ingestion/pagerduty/settings.py",
+        "RETRY_STATUS_CODES = (429, 500, 502, 503, 504)",
+        "RETRY_STATUS_CODES = (500, 502, 503, 504)",
+        (T_ING + "test_bare_429_without_headers_backs_off",),
+    ),
+    Fault(
+        "records: a null urgency loaded as high",
+        "ingestion/pagerduty/records.py",
+        '"urgency": incident.get("urgency"),',
+        '"urgency": incident.get("urgency") or "high",',
+        (T_DRIFT + "test_renamed_priorities_and_services_reach_every_incident_after_one_ordinary_run",),
+    ),
+    Fault(
+        "model: the priority name the incident carried wins over the scheme's current one",
+        "models/intermediate/int_incidents_named.sql",
+        "coalesce(priorities.priority_name, incidents.priority_name) as priority_name",
+        "coalesce(incidents.priority_name, priorities.priority_name) as priority_name",
+        (T_DRIFT + "test_renamed_priorities_and_services_reach_every_incident_after_one_ordinary_run",),
+    ),
+    Fault(
+        "model: the service name the incident carried wins over the listing's current one",
+        "models/intermediate/int_incidents_named.sql",
+        "coalesce(services.service_name, incidents.service_name) as service_name",
+        "coalesce(incidents.service_name, services.service_name) as service_name",
+        (T_DRIFT + "test_renamed_priorities_and_services_reach_every_incident_after_one_ordinary_run",),
+    ),
+    Fault(
+        "incremental: a renamed priority does not mark its incidents changed",
+        "macros/incremental/changed_incidents.sql",
+        "on renamed.connection_id = carrying.connection_id and renamed.id = carrying.priority_id",
+        "on renamed.connection_id = carrying.connection_id and 1 = 0",
+        (T_DRIFT + "test_renamed_priorities_and_services_reach_every_incident_after_one_ordinary_run",),
+    ),
+    Fault(
+        "source: incidents named by log entries are not read again (a reopen is missed)",
+        "ingestion/pagerduty/__init__.py",
+        "if held[incident_id] <= at + settings.READ_AFTER_CHANGE_MARGIN:",
+        "if False:",
+        (T_DRIFT + "test_a_reopened_incident_counts_once_in_the_month_of_its_last_resolution",),
+    ),
+    Fault(
+        "reconcile: only the incidents created since the cut-off are listed again",
+        "ingestion/pagerduty/__init__.py",
+        "                since = min(since, max(self.start_date, self.reconcile_since))\n",
+        "                pass\n",
+        (T_DRIFT + "test_reconcile_finds_and_heals_what_no_log_entry_records",),
+    ),
+    Fault(
+        "reconcile: incidents the listing lacks are not read by id (gone ones stay)",
+        "ingestion/pagerduty/__init__.py",
+        "                yield from self._read_missing(since)\n",
+        "                pass\n",
+        (T_DRIFT + "test_reconcile_finds_and_heals_what_no_log_entry_records",),
+    ),
+    Fault(
+        "incremental: incidents a reconcile removed stay in the models",
+        "macros/incremental/changed_incidents.sql",
+        "    where {{ in_load_window('deleted.load_seq', fingerprint_vars) }}",
+        "    where 1 = 0",
+        (T_DRIFT + "test_reconcile_finds_and_heals_what_no_log_entry_records",),
+    ),
+    Fault(
+        "reconcile: title drift not counted",
+        "ingestion/raw_store.py",
+        '"title": "NOT (v.title <=> c.title)",',
+        '"title": "0",',
+        (T_DRIFT + "test_reconcile_finds_and_heals_what_no_log_entry_records",),
+    ),
+    Fault(
+        "raw store: unchanged objects written again (a reconcile with no drift changes rows)",
+        "ingestion/raw_store.py",
+        'return {row["id"] for row in rows if held.get(row["id"]) == row["content_hash"]}',
+        "return set()",
+        (T_DRIFT + "test_reconcile_finds_and_heals_what_no_log_entry_records",),
+    ),
+    Fault(
+        "API: fullSync in the trigger body ignored",
+        "runner/api/app.py",
+        "return SyncPolicy(full_sync=self.fullSync, skip_collectors=self.skipCollectors)",
+        "return SyncPolicy(full_sync=False, skip_collectors=self.skipCollectors)",
+        (T_DRIFT + "test_the_api_triggers_a_full_sync_and_a_models_only_run",),
+    ),
+    Fault(
+        "schedule: never reconciles",
+        "runner/commands/blueprint_runs.py",
+        "return last is None or now.replace(tzinfo=None) - last >= timedelta(days=every_days)",
+        "return False",
+        (T_DRIFT + "test_schedule_reconciles_every_n_days_in_place_of_that_days_run",),
+    ),
+    Fault(
+        "contract: the simulator drifts from the document (incident_number rendered as text)",
+        "simulator/render.py",
+        '        "incident_number": number,',
+        '        "incident_number": str(number),',
+        (T_CONTRACT + "test_every_answer_of_the_simulator_validates",),
+    ),
+    Fault(
+        "simulator: a merge writes annotate_log_entry again, not link_log_entry",
+        "simulator/catalog.py",
+        '    "link_log_entry",\n    "unlink_log_entry",\n)\n# Written',
+        '    "annotate_log_entry",\n    "unlink_log_entry",\n)\n# Written',
+        (T_ING + "test_edits_after_resolution_merges_and_moves_arrive_in_one_rerun",),
+    ),
+    # ---------------------------------------------------- orderings, ties and cut-offs (issue 27)
+    Fault(
+        "source: the first log entry of an incident decides, not the latest",
+        "ingestion/pagerduty/__init__.py",
+        "(incident_id not in latest or at >= latest[incident_id][0])",
+        "(incident_id not in latest)",
+        (T_ING + "test_the_latest_log_entry_of_an_incident_decides_whether_it_is_read_again",),
+    ),
+    Fault(
+        "raw store: the version read first in a load becomes current",
+        "ingestion/raw_store.py",
+        '        " ORDER BY version_id DESC",',
+        '        " ORDER BY version_id ASC",',
+        (T_ING + "test_the_version_read_last_in_a_load_is_the_current_row",),
+    ),
+    Fault(
+        "source: the cut-off does not advance after the first run",
+        "ingestion/pagerduty/__init__.py",
+        "            incidents_until=now,",
+        "            incidents_until=state.incidents_until or now,",
+        (T_ING + "test_cut_offs_advance_run_after_run",),
+    ),
+    Fault(
+        "model: same-second deployments numbered by id descending",
+        "models/intermediate/int_deployment_boards.sql",
+        "order by deployments.finished_at, deployed.deployment_id",
+        "order by deployments.finished_at, deployed.deployment_id desc",
+        (T_CFR + "test_two_deployments_finishing_in_the_same_second_link_by_the_rules_tie_break",),
+    ),
+    Fault(
+        "runner: a failed dbt build is a successful run",
+        "runner/orchestration.py",
+        "        if not run.dbt.success:\n            run.exit_code = EXIT_FAILED",
+        "        if False:\n            run.exit_code = EXIT_FAILED",
+        ("tests/test_dbt_failures.py::test_run_exits_1_and_names_the_failing_model",),
+    ),
+    Fault(
+        "paging: the upper half of a split window starts a second late",
+        "ingestion/pagerduty/paging.py",
+        "        first(_Window(middle, window.end))",
+        "        first(_Window(middle + timedelta(seconds=1), window.end))",
+        (T_ING + "test_split_windows_lose_nothing_at_their_split_points[()]",),
+    ),
+    Fault(
+        "source: no overlap with the previous run (an incident indexed late is lost)",
+        "ingestion/pagerduty/settings.py",
+        "INCREMENTAL_OVERLAP = timedelta(minutes=10)",
+        "INCREMENTAL_OVERLAP = timedelta(0)",
+        (T_ING + "test_an_incident_that_reaches_the_listing_late_is_loaded",),
+    ),
+    Fault(
+        "incremental: log entries alone do not mark an incident changed",
+        "macros/incremental/changed_incidents.sql",
+        "        where {{ in_load_window('load_seq', fingerprint_vars) }} and incident_id is not null",
+        "        where 1 = 0 and incident_id is not null",
+        ("tests/test_end_to_end.py::test_log_entries_alone_mark_an_incident_changed",),
     ),
 )
 

@@ -630,6 +630,21 @@ class Dataset:
             self.version += 1
             return render.priority(self.entities, code)
 
+    def add_late_assignment(self, number: int | str, at: datetime, assignees: list[int]) -> dict:
+        """An assign_log_entry stamped `at` that PagerDuty indexes only now (log entries can become visible
+        after their time stamp): the incident itself does not change. Returns the entry (UTC)."""
+        with self.lock:
+            slot = self._slot(number)
+            ts = to_ts(at)
+            if ts < self.created[slot]:
+                raise ValueError("at is before the incident was created")
+            if not assignees or not all(0 <= u < len(self.entities.user_ids) for u in assignees):
+                raise ValueError("assignees must be user indexes")
+            self._history(slot)
+            self._record(slot, ts, ASSIGN, -1, tuple(assignees))
+            self.version += 1
+            return self.log_entry(slot, len(self.history[slot]) - 1)
+
     def rename_service(self, service_index: int, name: str) -> dict:
         """Rename a service. Incidents reference it live: their `service.summary` shows the new name at once,
         with no log entry and no change to their updated_at. Returns the service (UTC)."""

@@ -99,6 +99,23 @@ def test_links_and_cfr_by_hand(loaded) -> None:
     assert lake(loaded, "SELECT COUNT(*) FROM cicd_deployments") == [(9,)]
 
 
+def test_two_deployments_finishing_in_the_same_second_link_by_the_rules_tie_break(database) -> None:
+    """Two counted deployments of one board finishing the same second: the latest is the one with the
+    greatest id (the rule int_deployment_boards numbers them by), whatever order they were sent in."""
+    load_raw(
+        database,
+        [incident(301, "2026-03-05T10:00:01Z", resolved_after=5 * M)],
+        change_events=(
+            change_event("sameB", "2026-03-05T10:00:00Z"),
+            change_event("sameA", "2026-03-05T10:00:00Z"),
+            change_event("earlier", "2026-03-05T09:59:59Z"),
+        ),
+    )
+    build(database)
+    assert links(database) == {"301": "sameB"}
+    assert lake(database, "SELECT deployments, failed_deployments FROM dora_cfr_monthly") == [(3, 1)]
+
+
 def test_failed_deployment_recovery_time_by_hand(loaded) -> None:
     build(loaded)
     rows = lake(

@@ -160,13 +160,14 @@ def env_for(db, **extra: str) -> dict[str, str]:
     return {**os.environ, "DB_URL": db_url(db), "PAGERDUTY_DORA_CHUNK_ROWS": "40", **extra}
 
 
-def run(db, files, pause_at: str | None = None) -> None:
-    """run.py run to the end, or, with `pause_at`, until it reaches that point; then SIGKILL its group."""
+def run(db, files, pause_at: str | None = None, command: str = "run") -> None:
+    """run.py run (or reconcile) to the end, or, with `pause_at`, until it reaches that point; then SIGKILL
+    its group."""
     blueprint, connections = files
     args = [
         sys.executable,
         str(ROOT / "run.py"),
-        "run",
+        command,
         "--blueprint",
         blueprint,
         "--connections",
@@ -255,6 +256,37 @@ def test_several_kills_in_a_row_then_one_run(databases, before, after, workdir, 
     # the killed runs' records did not stay running: the next run saw their processes were gone
     statuses = lake(killed, "SELECT status, COUNT(*) FROM _devlake_pipelines GROUP BY status ORDER BY 1")
     assert statuses == [("TASK_COMPLETED", 2), ("TASK_FAILED", len(CHAINED_RERUN_POINTS))]
+
+
+@pytest.fixture
+def drifted():
+    """The account after what no log entry records: a title edited, an incident deleted."""
+    server = SimulatorServer(account(), token=SIM_TOKEN)
+    ds = server.dataset
+    resolved = [s + 1 for s in range(len(ds)) if ds.status[s] == 2]
+    ds.edit(resolved[0], at=datetime.now(UTC) - timedelta(seconds=3), title="Post-mortem: the real cause")
+    ds.delete_incident(resolved[1])
+    server.start()
+    yield server
+    server.stop()
+
+
+def raw_incidents(db) -> list[tuple]:
+    return query(db, "SELECT id, content_hash, load_seq FROM incidents ORDER BY id")
+
+
+@pytest.mark.parametrize("point", ["write:incidents", "complete"])
+def test_a_reconcile_killed_leaves_the_lake_as_it_was(databases, before, drifted, workdir, first_load, point):
+    killed, reference = databases(), databases()
+    run(reference, files_for(workdir, before))
+    run(reference, files_for(workdir, drifted), command="reconcile")
+    run(killed, files_for(workdir, before))
+    raw = raw_incidents(killed)
+    run(killed, files_for(workdir, drifted), pause_at=point, command="reconcile")
+    assert snapshot(killed) == first_load and raw_incidents(killed) == raw
+    run(killed, files_for(workdir, drifted), command="reconcile")
+    healed = snapshot(killed)
+    assert healed == snapshot(reference) and healed != first_load
 
 
 # ------------------------------------------------------------------------------------------------- serve

@@ -20,7 +20,7 @@ from ingestion.pagerduty import ScopeState
 from ingestion.raw_store import scope_state
 from runner.transform import run_dbt
 
-from .helpers import SIM_TOKEN, lake, run_cli, utc
+from .helpers import SIM_TOKEN, lake, query, run_cli, utc
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -316,6 +316,37 @@ def test_two_runs_with_what_real_accounts_do_in_between(database, account, tmp_p
     assert actual["recovery"] == expected["recovery"]
     assert len(expected["cfr"]) >= 3 and len(expected["recovery"]) >= 3
 
+    increments = every_table(database)
+    outcome = run_dbt(database, ["build", "--full-refresh"])
+    assert outcome.success, outcome.failures or outcome.error
+    assert every_table(database) == increments
+
+
+def test_log_entries_alone_mark_an_incident_changed(database, simulator, tmp_path) -> None:
+    """A later load brings only a log entry for an incident (an assignment PagerDuty indexed late; the incident
+    itself is unchanged, so no new version is written): the incremental build takes it in, and equals a full
+    rebuild."""
+    server = simulator(seed=29, size=200, services=2, days=40)
+    server.visible_change_events = []
+    ds = server.dataset
+    scoped = list(ds.entities.service_ids)
+    cut_off = run(database, tmp_path, server, scoped).incidents_until
+    target = next(s for s in range(len(ds)) if ds.status[s] == 2 and ds.created[s] >= START.timestamp())
+    number = target + 1
+    incident_id = ds.render(target)["id"]
+    newcomer = next(
+        u for u in range(len(ds.entities.user_ids)) if u not in (ds.user1[target], ds.user2[target])
+    )
+    ds.add_late_assignment(number, at=cut_off - timedelta(minutes=5), assignees=[newcomer])
+    versions_before = query(database, "SELECT COUNT(*) FROM incidents_versions WHERE id = %s", incident_id)
+    run(database, tmp_path, server, scoped)
+    assert (
+        query(database, "SELECT COUNT(*) FROM incidents_versions WHERE id = %s", incident_id)
+        == versions_before
+    )
+    assert (f"pagerduty:Incident:1:{number}", ds.entities.user_ids[newcomer]) in set(
+        lake(database, "SELECT issue_id, assignee_id FROM issue_assignees")
+    )
     increments = every_table(database)
     outcome = run_dbt(database, ["build", "--full-refresh"])
     assert outcome.success, outcome.failures or outcome.error

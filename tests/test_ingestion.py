@@ -580,3 +580,165 @@ def test_a_load_goes_through_the_connections_proxy(database, small_sim, monkeypa
     assert all(target.startswith(small_sim.url + "/") for target, _ in proxy.seen)
     assert {auth for _, auth in proxy.seen} == {f"Token token={SIM_TOKEN}"}
     assert set(loaded_incidents(database)) == expected_ids(small_sim, START)
+
+
+# ------------------------------------------------------------------ what real listings do (issue 22)
+def test_a_listing_that_ignores_total_is_read_completely(database, simulator) -> None:
+    """total=true answered with null: every listing is read by following `more`, one page at a time, with one
+    warning line; a window of more than 10,000 (a burst) is halved until each half fits, as with a total."""
+    server = simulator(seed=11, size=12_500, services=2, days=40, end=END, burst=10_400, burst_service=1)
+    server.set_faults(ignore_total=True)
+    start = END - timedelta(days=40)
+    first = load(server, database, start)
+    got = loaded_incidents(database)
+    assert set(got) == expected_ids(server, start) and first.stats.incidents == len(got) == 12_500
+    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT id) FROM incidents") == [(12_500, 12_500)]
+    ignored = [w for w in first.stats.warnings if "ignored total=true" in w]
+    assert ignored == [
+        "GET /incidents ignored total=true: its listings are read one page at a time, following `more` (slower, but complete)"
+    ]
+    # never past the ceiling, and no listing page asked twice at the same offset of the same window
+    pages = [
+        (p["since"][0], p["until"][0], p.get("offset", ["0"])[0])
+        for path, p in request_params(server)
+        if path == "/incidents"
+    ]
+    assert all(int(offset) + 100 <= 10_000 for _, _, offset in pages)
+    # a rerun without totals: the open incidents and the new ones, every change caught
+    changes = server.dataset.step(
+        new=4, acknowledge=2, reassign=1, resolve=3, now=datetime.now(UTC) - timedelta(seconds=2)
+    )
+    load(server, database, start)
+    by_number = {row["raw"]["incident_number"]: row for row in loaded_incidents(database).values()}
+    assert all(by_number[n]["status"] == "resolved" for n in changes["resolved"])
+    assert set(loaded_incidents(database)) == expected_ids(server, start)
+
+
+@pytest.mark.parametrize("wording", [0, 1])
+def test_both_wordings_of_the_10000_ceiling_are_understood(small_sim, wording) -> None:
+    """Past offset + limit 10,000 PagerDuty answers 400 in one of two wordings: either is the ceiling (narrow
+    the query), not a failed request."""
+    small_sim.set_faults(offset_wording=wording)
+    client = client_module.PagerDutyClient(small_sim.url, SIM_TOKEN, "sim", FAST_RETRY)
+    with pytest.raises(client_module.OffsetLimitError, match="refused a page past offset 10,000"):
+        client.get("/incidents", {"date_range": "all", "offset": 9_950, "limit": 100})
+    small_sim.set_faults()
+
+
+def test_an_incident_that_reaches_the_listing_late_is_loaded(database, small_sim) -> None:
+    """Created before the previous run's cut-off but listed only after it (PagerDuty indexes some incidents
+    late): the rerun's overlap lists it."""
+    ds = small_sim.dataset
+    first = load(small_sim, database, START)
+    cut_off = first.stats.next_state.incidents_until
+    late = ds.add_incident(
+        cut_off - timedelta(minutes=3), 1, visible_at=datetime.now(UTC) + timedelta(seconds=1)
+    )
+    assert late["id"] not in loaded_incidents(database)
+    time.sleep(1.5)
+    load(small_sim, database, START)
+    assert late["id"] in loaded_incidents(database)
+
+
+@pytest.mark.parametrize("bounds", ["[)", "[]", "(]", "()"])
+def test_split_windows_lose_nothing_at_their_split_points(database, simulator, bounds) -> None:
+    """A burst past 10,000 in one window is halved at a whole second: incidents in the seconds before, at and
+    after each split point (and the 179-day window's own edges) are loaded once, whatever PagerDuty's boundary
+    convention."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)  # its first window is a whole 179 days: [start, start + 179 d)
+    window_end = start + timedelta(days=179)
+    middle = start + timedelta(seconds=int((window_end - start).total_seconds()) // 2)
+    quarter = start + timedelta(seconds=int((middle - start).total_seconds()) // 2)
+    server = simulator(seed=9, size=10, services=1, days=2, end=END, window_bounds=bounds)
+    ds = server.dataset
+    span = int((middle - start).total_seconds()) - 40
+    for i in range(10_200):  # about 5,100 on each side of the quarter: halved twice, then each part fits
+        ds.add_incident(start + timedelta(seconds=20 + (i * 337) % span), 0)
+    edges = [
+        ds.add_incident(
+            point + timedelta(seconds=delta), 0, title=f"edge {point:%Y-%m-%dT%H:%M:%S} {delta:+d}"
+        )
+        for point in (middle, quarter, window_end)
+        for delta in (-1, 0, 1)
+    ]
+    edges.append(ds.add_incident(start, 0, title="at start"))
+    load(server, database, start)
+    got = loaded_incidents(database)
+    assert {e["id"] for e in edges} <= set(got)
+    assert set(got) == expected_ids(server, start)
+    assert query(database, "SELECT COUNT(*), COUNT(DISTINCT id) FROM incidents") == [(len(got), len(got))]
+    # the splits this test aimed at happened: windows started (one second early) at the middle and the quarter
+    since = {p["since"][0] for path, p in request_params(server) if path == "/incidents"}
+    for point in (middle, quarter, window_end):
+        assert (point - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ") in since, point
+
+
+# ----------------------------------------------------- orderings and cut-offs a reviewer would break (27)
+def test_the_latest_log_entry_of_an_incident_decides_whether_it_is_read_again(database, small_sim) -> None:
+    """An incident named by two entries since the cut-off: one stamped before the previous run read it (that
+    read already showed it), one an edit after resolution made since. The later entry decides: it is read."""
+    ds = small_sim.dataset
+    first = load(small_sim, database, START)
+    cut_off = first.stats.next_state.incidents_until
+    target = next(
+        i for i in rendered(small_sim) if i["status"] == "resolved" and utc(i["created_at"]) >= START
+    )
+    number = target["incident_number"]
+    ds.edit(
+        number, at=cut_off - timedelta(minutes=5), urgency="low" if target["urgency"] == "high" else "high"
+    )
+    ds.edit(number, at=datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=2), priority="P1")
+    small_sim.reset_stats()
+    load(small_sim, database, START)
+    assert loaded_incidents(database)[target["id"]]["raw"] == ds.incident(number)
+    assert endpoints(small_sim)["GET /incidents/{id}"] == 1
+
+
+def test_the_version_read_last_in_a_load_is_the_current_row(database) -> None:
+    """One load can read an incident twice (listed, then by id; two overlapping windows) with different
+    content: the version read last becomes current, with its updated_at."""
+    from ingestion.pagerduty.records import INCIDENTS
+    from ingestion.raw_store import RawLoad, ensure_schema
+
+    database.claim()
+    ensure_schema(database)
+    base = {"id": "Q1", "incident_number": 1, "status": "resolved", "created_at": "2026-09-01T00:00:00Z"}
+    older = incident_row(
+        1, {**base, "title": "as listed", "updated_at": "2026-09-02T00:00:00Z"}, END.replace(tzinfo=None)
+    )
+    newer = incident_row(
+        1, {**base, "title": "as read by id", "updated_at": "2026-09-03T00:00:00Z"}, END.replace(tzinfo=None)
+    )
+    with RawLoad(database, "pagerduty", 1, "1|*") as raw:
+        raw.write(INCIDENTS, [older, newer])
+        raw.complete()
+    assert query(database, "SELECT title, updated_at FROM incidents") == [
+        ("as read by id", datetime(2026, 9, 3))
+    ]
+    assert query(database, "SELECT COUNT(*) FROM incidents_versions") == [(2,)]
+
+
+def test_cut_offs_advance_run_after_run(database, small_sim) -> None:
+    """Three runs with nothing new: the third starts from the second's cut-off (less the overlap), costs what
+    a rerun costs, and the ledger hands each run the state the one before it left."""
+    key = ScopeSpec(START).key(1)
+    load(small_sim, database, START)
+    first_state = scope_state(database, key)
+    time.sleep(1.1)  # cut-offs are whole seconds
+    second = load(small_sim, database, START)
+    second_state = scope_state(database, key)
+    assert second_state == second.stats.next_state.to_json() != first_state
+    assert second_state["incidents_until"] > first_state["incidents_until"]
+    assert second_state["covered_since"] == first_state["covered_since"] == "2026-08-02T00:00:00Z"
+    small_sim.reset_stats()
+    time.sleep(1.1)
+    third = load(small_sim, database, START)
+    since_asked = {
+        p["since"][0] for path, p in request_params(small_sim) if path == "/incidents" and "since" in p
+    }
+    cut_off = utc(second_state["incidents_until"]) - timedelta(minutes=10)
+    assert since_asked == {(cut_off - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    log_since = {p["since"][0] for path, p in request_params(small_sim) if path == "/log_entries"}
+    assert log_since == since_asked
+    assert third.requests == 8
+    assert scope_state(database, key)["incidents_until"] > second_state["incidents_until"]

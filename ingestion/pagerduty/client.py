@@ -336,8 +336,7 @@ def _is_offset_limit(response: requests.Response) -> bool:
     error = _error_body(response)
     listed = error.get("errors")
     texts = [error.get("message"), *(listed if isinstance(listed, list) else [])]
-    wording = any(isinstance(t, str) and t.lower().startswith(OFFSET_LIMIT_WORDINGS) for t in texts)
-    return wording or (error.get("code") == 2002 and "offset" in str(texts).lower())
+    return any(isinstance(t, str) and t.lower().startswith(OFFSET_LIMIT_WORDINGS) for t in texts)
 
 
 def _error_detail(response: requests.Response) -> str:

@@ -381,6 +381,13 @@ def _table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]])
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+DEPLOYMENTS_WINDOW_NOTE = (
+    "Deployments are PagerDuty change events, which PagerDuty keeps for 90 days: a first load sees only the"
+    " last 90 days of them, so months before that show no deployments unless a CSV of deployments"
+    " (run.py run --deployments) fills them. Change events once loaded stay in the lake."
+)
+
+
 def _months_axis(rows: Sequence[MonthRow]) -> list[str]:
     return [f"{row.month:%Y-%m}" for row in rows]
 
@@ -509,6 +516,7 @@ def render_html(data: ReportData) -> str:
         "</section>",
         '<section id="cfr">',
         chart(_cfr_figure(data.cfr), "chart-cfr"),
+        f'<p class="note" id="note-deployments-window">{_esc(DEPLOYMENTS_WINDOW_NOTE)}</p>',
         _table(
             "table-cfr",
             ["month", "deployments", "failed deployments", "change failure rate", "level"],

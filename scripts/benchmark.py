@@ -1,6 +1,6 @@
 """Benchmark: a first load of N simulated incidents, a rerun with nothing new, a rerun after 1,000 changes,
-and (with --latency-size) a first load, ingestion only, from an account that answers slowly under a
-per-minute limit.
+and (with --latency-size) a first load and a reconcile, ingestion only, from an account that answers slowly
+under a per-minute limit.
 
     make bench                                      # 100,000 incidents
     .venv/bin/python -m scripts.benchmark --size 20000
@@ -40,14 +40,14 @@ what the loader reaches."""
 
 
 def _run(
-    blueprint: Path, connections: Path, env: dict[str, str], *extra: str
+    blueprint: Path, connections: Path, env: dict[str, str], *extra: str, command: str = "run"
 ) -> tuple[float, int, float, str]:
     started = time.monotonic()
     proc = subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "run.py"),
-            "run",
+            command,
             "--blueprint",
             str(blueprint),
             "--connections",
@@ -135,9 +135,9 @@ def _incidents(database) -> int:
     return int(count)
 
 
-def _phase(name, url, database, blueprint, connections, env, *extra) -> tuple | None:
+def _phase(name, url, database, blueprint, connections, env, *extra, command: str = "run") -> tuple | None:
     reset_stats(url)
-    seconds, code, peak_mb, output = _run(blueprint, connections, env, *extra)
+    seconds, code, peak_mb, output = _run(blueprint, connections, env, *extra, command=command)
     if code != 0:
         print(f"{name}: run.py exited {code}", file=sys.stderr)
         return None
@@ -182,8 +182,9 @@ def _account_phases(size: int, days: int, reruns: int = 1, keep_lake: bool = Fal
 
 
 def _rate_limited_phase(size: int, days: int, latency: float, per_minute: int) -> list[tuple] | None:
-    """A first load (ingestion only) from an account answering each request in `latency` seconds and refusing
-    more than `per_minute` requests a minute (429 with ratelimit-reset), as PagerDuty does at 960."""
+    """A first load, then a reconcile (ingestion only), from an account answering each request in `latency`
+    seconds and refusing more than `per_minute` requests a minute (429 with ratelimit-reset), as PagerDuty
+    does at 960. The reconcile lists every incident again: it should cost what the limit allows."""
     database, env = _bench_database()
     end = datetime.now(UTC).replace(microsecond=0)
     start = end - timedelta(days=days)
@@ -205,19 +206,24 @@ def _rate_limited_phase(size: int, days: int, latency: float, per_minute: int) -
         tempfile.TemporaryDirectory() as tmp,
     ):
         blueprint, connections = _write_inputs(tmp, url, start)
-        row = _phase(
-            f"first load, {latency * 1000:.0f} ms a request, {per_minute}/min",
-            url,
-            database,
-            blueprint,
-            connections,
-            env,
-            "--skip-dbt",
-        )
-        faults = requests.get(f"{url}/_sim/stats", timeout=10).json()["faults"]
-        refused = faults["429"] + faults["429_per_minute"]
+        rows = []
+        for kind in ("first load", "reconcile"):
+            row = _phase(
+                f"{kind}, {latency * 1000:.0f} ms a request, {per_minute}/min",
+                url,
+                database,
+                blueprint,
+                connections,
+                env,
+                "--skip-dbt",
+                command="run" if kind == "first load" else "reconcile",
+            )
+            if row is None:
+                return None
+            faults = requests.get(f"{url}/_sim/stats", timeout=10).json()["faults"]
+            rows.append((*row, faults["429"] + faults["429_per_minute"]))
     drop_databases(database)
-    return None if row is None else [(*row, refused)]
+    return rows
 
 
 def _commit() -> str:

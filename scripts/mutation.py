@@ -477,6 +477,20 @@ FAULTS: tuple[Fault, ...] = (
         (T_ING + "test_the_version_read_last_in_a_load_is_the_current_row",),
     ),
     Fault(
+        "raw store: a load completing late replaces a newer version",
+        "ingestion/raw_store.py",
+        """f" WHERE v.load_id = %s AND {order.format(a='v')} >= {order.format(a='c')}",""",
+        """f" WHERE v.load_id = %s AND 1 = 1",""",
+        (T_ING + "test_a_load_completing_late_does_not_replace_a_newer_version",),
+    ),
+    Fault(
+        "raw store: at the same updated_at the load completed first wins",
+        "ingestion/raw_store.py",
+        """{order.format(a='v')} >= {order.format(a='c')}",""",
+        """{order.format(a='v')} > {order.format(a='c')}",""",
+        (T_ING + "test_a_load_completing_late_does_not_replace_a_newer_version",),
+    ),
+    Fault(
         "source: the cut-off does not advance after the first run",
         "ingestion/pagerduty/__init__.py",
         "            incidents_until=now,",

@@ -325,7 +325,8 @@ def test_reconcile_since_a_date_lists_only_the_incidents_created_since(database,
     ds = account.dataset
     paths = files(tmp_path, account)
     cli(database, "run", paths)
-    since = just_now() - timedelta(days=5)
+    day = (just_now() - timedelta(days=5)).date()
+    since = datetime(day.year, day.month, day.day, tzinfo=UTC)  # a bare date is midnight UTC
     old = next(
         s + 1
         for s in range(len(ds))
@@ -334,7 +335,7 @@ def test_reconcile_since_a_date_lists_only_the_incidents_created_since(database,
     recent = next(s + 1 for s in range(len(ds)) if ds.status[s] == 2 and ds.created[s] >= since.timestamp())
     ds.edit(old, at=just_now(), title="old, edited")
     ds.edit(recent, at=just_now(), title="recent, edited")
-    result = cli(database, "reconcile", paths, "--since", since.strftime("%Y-%m-%d"))
+    result = cli(database, "reconcile", paths, "--since", day.isoformat())
     assert drift_of(result.stdout)["fields"]["title"] == 1
     got = issues(database)
     assert got[issue_id(recent)][0] == "recent, edited" and got[issue_id(old)][0] != "old, edited"

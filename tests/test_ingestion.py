@@ -742,3 +742,27 @@ def test_cut_offs_advance_run_after_run(database, small_sim) -> None:
     assert log_since == since_asked
     assert third.requests == 8
     assert scope_state(database, key)["incidents_until"] > second_state["incidents_until"]
+
+
+def test_a_load_completing_late_does_not_replace_a_newer_version(database) -> None:
+    """Two loads of one connection complete out of order (side by side scopes, a slow one): the current row is
+    the newer version by PagerDuty's updated_at, whichever completed last; at the same updated_at, the load
+    completed last wins."""
+    from ingestion.pagerduty.records import INCIDENTS
+    from ingestion.raw_store import RawLoad, ensure_schema
+
+    database.claim()
+    ensure_schema(database)
+    base = {"id": "Q7", "incident_number": 7, "status": "resolved", "created_at": "2026-09-01T00:00:00Z"}
+
+    def complete(title: str, updated: str) -> None:
+        row = incident_row(1, {**base, "title": title, "updated_at": updated}, END.replace(tzinfo=None))
+        with RawLoad(database, "pagerduty", 1, "1|*") as raw:
+            raw.write(INCIDENTS, [row])
+            raw.complete()
+
+    complete("newer, completed first", "2026-09-03T00:00:00Z")
+    complete("older, completed last", "2026-09-02T00:00:00Z")
+    assert query(database, "SELECT title FROM incidents") == [("newer, completed first",)]
+    complete("same moment, completed last", "2026-09-03T00:00:00Z")
+    assert query(database, "SELECT title FROM incidents") == [("same moment, completed last",)]

@@ -577,9 +577,15 @@ def check_patches(faults: tuple[Fault, ...]) -> list[str]:
     return problems
 
 
+SPEC = ROOT.parent / "shared" / "reference" / "pagerduty-openapi.json"
+"""PagerDuty's API description beside the project: the scratch copies' contract tests read it from here."""
+
+
 def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[str, str, float]:
     """('passed' | 'failed' | 'error' | 'timeout', the first failing line, seconds)."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if SPEC.is_file():
+        env.setdefault("PAGERDUTY_OPENAPI_SPEC", str(SPEC))
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-rfEs", *tests]
     started = time.monotonic()
     try:

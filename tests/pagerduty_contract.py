@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -25,7 +26,9 @@ from referencing.jsonschema import DRAFT4
 
 from .helpers import ROOT
 
-SPEC_PATH = ROOT.parent / "shared" / "reference" / "pagerduty-openapi.json"
+SPEC_ENV = "PAGERDUTY_OPENAPI_SPEC"
+SPEC_PATH = Path(os.environ.get(SPEC_ENV) or ROOT.parent / "shared" / "reference" / "pagerduty-openapi.json")
+"""Beside the project, or where PAGERDUTY_OPENAPI_SPEC says (`make mutation` runs tests in a scratch copy)."""
 SPEC_URI = "urn:pagerduty-openapi"
 
 

@@ -2,14 +2,15 @@
 model, the pipeline record is TASK_FAILED (through the CLI and through the API), and a scheduled run records
 and exits the same. Orchestrators rely on the exit code.
 
-The project is copied (its tracked files, as `make mutation` copies them) and given a model that cannot
-build; the copy's own run.py runs against the simulator.
+The project is copied (as `make mutation` copies it, without the virtualenv and build output) and given a
+model that cannot build; the copy's own run.py runs against the simulator.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,19 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.mutation import make_copy, source_files
+from scripts.mutation import COPY_EXCLUDE
 
-from .helpers import SECRET, SIM_TOKEN, await_ping, db_url, free_port, lake, wait_for_pipeline, write_json
+from .helpers import (
+    ROOT,
+    SECRET,
+    SIM_TOKEN,
+    await_ping,
+    db_url,
+    free_port,
+    lake,
+    wait_for_pipeline,
+    write_json,
+)
 
 BROKEN = "select * from {{ this.schema }}.no_such_table_anywhere\n"
 
@@ -27,13 +38,13 @@ BROKEN = "select * from {{ this.schema }}.no_such_table_anywhere\n"
 @pytest.fixture(scope="module")
 def broken_copy(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("broken") / "project"
-    make_copy(copy, source_files())
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*COPY_EXCLUDE))
     (copy / "models" / "marts" / "dora" / "zz_broken_on_purpose.sql").write_text(BROKEN)
     return copy
 
 
 def files(tmp_path, server, cron: str = "manual") -> tuple[str, str]:
-    blueprint = json.loads((Path(__file__).parent.parent / "examples" / "blueprint.json").read_text())
+    blueprint = json.loads((ROOT / "examples" / "blueprint.json").read_text())
     blueprint.update(cronConfig=cron, isManual=cron == "manual")
     connections = [{"id": 1, "name": "sim", "endpoint": server.url, "token": SIM_TOKEN}]
     return write_json(tmp_path / "b.json", blueprint), write_json(tmp_path / "c.json", connections)

@@ -52,9 +52,15 @@ class Database:
         return f"{self.name}_raw"
 
     @property
+    def staging_name(self) -> str:
+        """Where dbt builds the staging and intermediate models, apart from what BI tools read."""
+        return f"{self.name}_staging"
+
+    @property
     def all_names(self) -> tuple[str, ...]:
-        """Every database this project writes: the models (the lake) and the raw tables."""
-        return (self.name, self.raw_name)
+        """Every database this project writes: the lake (DevLake's tables and the metric views), the staging
+        and intermediate models, and the raw tables."""
+        return (self.name, self.staging_name, self.raw_name)
 
     def sqlalchemy_url(self) -> str:
         auth = quote(self.user, safe="")

@@ -23,6 +23,7 @@ from ingestion.raw_store import Drift, ensure_schema, record_scopes
 from ingestion.scope_load import LoadFailed, ScopeResult, load_scope
 
 from .blueprints import Blueprint, Task
+from .formats import count, duration, is_partial, month_label, percent
 from .output import out
 from .pipeline_records import COMPLETED, FAILED, PipelineRecord
 from .progress import ProgressPrinter
@@ -276,7 +277,12 @@ def transform(database: Database) -> tuple[DbtOutcome, str]:
     with dbt_turn(database):
         outcome = run_dbt(database, ["build", *DBT_SELECTION])
     if outcome.success:
-        line = f"dbt build: {outcome.models} models, {outcome.tests} tests passed"
+        tests = (
+            f"{outcome.tests} tests passed"
+            if outcome.tests
+            else "tests: skipped on scheduled runs (tag heavy; make test runs them)"
+        )
+        line = f"dbt build: {outcome.models} models; {tests}"
         seconds = round(time.monotonic() - started, 1)
         out.info(f"{line} into {database.name} in {seconds} s", event="dbt", success=True, seconds=seconds)
         print_metrics(database)
@@ -309,15 +315,15 @@ def _mttr_months(cur: pymysql.cursors.Cursor, count: int) -> list[date]:
 
 
 def print_metrics(database: Database) -> None:
-    """The last three months' MTTR and CFR, as the dashboards will show them. MTTR is read from its view
-    with the months named: the filter reaches the indexed month of the incidents, so only theirs are
-    ranked."""
+    """The last three months' MTTR, CFR and deployment frequency, formatted as the report formats them
+    (runner/formats.py), the month not over yet marked partial. MTTR is read from its view with the months
+    named: the filter reaches the indexed month of the incidents, so only theirs are ranked."""
     with database.connect(database.name) as conn, conn.cursor() as cur:
         months = _mttr_months(cur, 3)
         mttr: tuple = ()
         if months:
             cur.execute(
-                "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level"
+                "SELECT month, resolved_incidents, mttr_seconds, level"
                 " FROM dora_mttr_monthly WHERE month >= %s ORDER BY month DESC LIMIT 3",
                 (months[-1],),
             )
@@ -327,16 +333,22 @@ def print_metrics(database: Database) -> None:
             " FROM dora_cfr_monthly ORDER BY month DESC LIMIT 3"
         )
         cfr = cur.fetchall()
+        cur.execute(
+            "SELECT month, deployments, median_deployment_days_per_week, level"
+            " FROM dora_deployment_frequency_monthly ORDER BY month DESC LIMIT 3"
+        )
+        frequency = cur.fetchall()
     if mttr:
         out.info("MTTR (median time to restore service), last three months:")
-        for month, count, minutes, hours, level in mttr:
+        for month, resolved, seconds, level in mttr:
             out.info(
-                f"  {month:%Y-%m}  {count:>6,} resolved  {minutes:>7,} min  {hours:>8} h  {level}",
+                f"  {month_label(month):<17} {count(resolved):>7} resolved  {duration(seconds):>8}  {level}",
                 event="mttr",
                 month=f"{month:%Y-%m}",
-                resolved_incidents=count,
-                mttr_minutes=minutes,
-                mttr_hours=float(hours),
+                partial=is_partial(month),
+                resolved_incidents=resolved,
+                mttr_seconds=int(seconds),
+                mttr=duration(seconds),
                 level=level,
             )
     else:
@@ -345,13 +357,29 @@ def print_metrics(database: Database) -> None:
         out.info("CFR (change failure rate), last three months:")
         for month, deployments, failed, rate, level in cfr:
             out.info(
-                f"  {month:%Y-%m}  {deployments:>6,} deployments  {failed:>6,} failed  {rate:>7.1%}  {level}",
+                f"  {month_label(month):<17} {count(deployments):>7} deployments  {count(failed):>6} failed"
+                f"  {percent(rate):>6}  {level}",
                 event="cfr",
                 month=f"{month:%Y-%m}",
+                partial=is_partial(month),
                 deployments=deployments,
                 failed_deployments=failed,
                 change_failure_rate=float(rate),
+                cfr=percent(rate),
                 level=level,
             )
     else:
         out.info("CFR: no production deployments yet")
+    if frequency:
+        out.info("Deployment frequency, last three months:")
+        for month, deployments, days, level in frequency:
+            out.info(
+                f"  {month_label(month):<17} {count(deployments):>7} deployments"
+                f"  {days:g} deployment days a week (median)  {level}",
+                event="deployment_frequency",
+                month=f"{month:%Y-%m}",
+                partial=is_partial(month),
+                deployments=deployments,
+                median_deployment_days_per_week=days,
+                level=level,
+            )

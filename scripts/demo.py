@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ingestion.database import Database, parse_db_url
 from runner.cli import main as run_main
+from runner.formats import count, duration, month_label, percent
 
 from .private_server import HOW_TO_GET_ONE, answers, private_server
 from .simulator_process import SIM_TOKEN, simulator
@@ -68,8 +69,7 @@ def _demo(database: Database) -> int:
         cur.execute("SELECT COUNT(*), SUM(status = 'DONE') FROM issues WHERE type = 'INCIDENT'")
         issues, done = cur.fetchone()
         cur.execute(
-            "SELECT month, resolved_incidents, mttr_minutes, mttr_hours, level FROM dora_mttr_monthly"
-            " ORDER BY month"
+            "SELECT month, resolved_incidents, mttr_seconds, level FROM dora_mttr_monthly ORDER BY month"
         )
         months = cur.fetchall()
         cur.execute(
@@ -81,13 +81,16 @@ def _demo(database: Database) -> int:
         f"\n{issues:,} incidents in {database.name}.issues ({done:,} resolved)."
         " MTTR by month (dora_mttr_monthly):"
     )
-    print("  month     resolved  median min  median h  level")
-    for month, count, minutes, hours, level in months:
-        print(f"  {month:%Y-%m}  {count:>8,}  {minutes:>10,}  {hours:>8}  {level}")
+    print("  month              resolved  median  level")
+    for month, resolved, seconds, level in months:
+        print(f"  {month_label(month):<17}  {count(resolved):>8}  {duration(seconds):>6}  {level}")
     print("\nChange failure rate by month (dora_cfr_monthly), deployments from PagerDuty change events:")
-    print("  month     deployments  failed  rate    level")
+    print("  month              deployments  failed    rate  level")
     for month, deployments, failed, rate, level in cfr:
-        print(f"  {month:%Y-%m}  {deployments:>11,}  {failed:>6,}  {rate:>6.1%}  {level}")
+        print(
+            f"  {month_label(month):<17}  {count(deployments):>11}  {count(failed):>6}  {percent(rate):>6}"
+            f"  {level}"
+        )
     client = f"mysql -h {database.host} -P {database.port} -u {database.user} {database.name}"
     print(
         "\nQuery them yourself:\n"

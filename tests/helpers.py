@@ -41,6 +41,11 @@ def lake(db: Database, sql: str, *args: object) -> list[tuple]:
     return query(db, sql, *args, database=db.name)
 
 
+def staging(db: Database, sql: str, *args: object) -> list[tuple]:
+    """Rows of `sql` in the staging database (dbt's staging and intermediate models)."""
+    return query(db, sql, *args, database=db.staging_name)
+
+
 def db_url(db: Database) -> str:
     return f"mysql://{db.user}@{db.host}:{db.port}/{db.name}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -85,10 +84,10 @@ def test_links_and_cfr_by_hand(loaded) -> None:
     }
     # March: d1 d2 d3 d4, all failed; d3 deployed two services and is still one deployment
     assert cfr(loaded) == [
-        (date(2026, 3, 1), 4, 4, Decimal("1.0000"), "low"),
-        (date(2026, 4, 1), 3, 1, Decimal("0.3333"), "low"),
-        (date(2026, 5, 1), 1, 1, Decimal("1.0000"), "low"),
-        (date(2026, 6, 1), 1, 0, Decimal("0.0000"), "elite"),
+        (date(2026, 3, 1), 4, 4, 1.0, "low"),
+        (date(2026, 4, 1), 3, 1, 1 / 3, "low"),
+        (date(2026, 5, 1), 1, 1, 1.0, "low"),
+        (date(2026, 6, 1), 1, 0, 0.0, "elite"),
     ]
     # per service, d3 is a deployment of each of its services, failed for both (#105 is on PSVC002)
     assert lake(
@@ -120,14 +119,13 @@ def test_failed_deployment_recovery_time_by_hand(loaded) -> None:
     build(loaded)
     rows = lake(
         loaded,
-        "SELECT month, recovered_incidents, recovery_minutes, level"
+        "SELECT month, recovered_incidents, recovery_seconds, recovery_minutes, recovery_hours, level"
         " FROM dora_failed_deployment_recovery_time_monthly ORDER BY month",
     )
-    assert rows == [
-        (date(2026, 3, 1), 4, 960, "high"),  # sorted [10, 960, 2310, 13020]: index floor(3/2) = 1
-        (date(2026, 4, 1), 1, 410, "high"),
-        (date(2026, 5, 1), 1, 2180, "medium"),
-    ]
+    # seconds sorted [602 (d4 at 23:59:59 to #106 at 00:10:01), 57600, 138600, 781200]: index floor(3/2) = 1
+    expected = [(date(2026, 3, 1), 4, 57600, "high"), (date(2026, 4, 1), 1, 24600, "high")]
+    expected.append((date(2026, 5, 1), 1, 130800, "medium"))
+    assert rows == [(m, n, s, s // 60, s / 3600, level) for m, n, s, level in expected]
 
 
 def test_deployment_filters_compare_case_insensitively_and_read_json_booleans(loaded) -> None:
@@ -245,9 +243,9 @@ def test_cfr_levels_follow_the_dora_report(database) -> None:
     deploys = tuple(change_event(f"e{i}", f"2026-08-0{i}T00:00:00Z") for i in range(1, 6))
     load_raw(database, [incident(301, "2026-08-05T01:00:00Z", resolved_after=5 * M)], change_events=deploys)
     build(database, {"dora_report": 2021})
-    assert cfr(database) == [(date(2026, 8, 1), 5, 1, Decimal("0.2000"), "high")]
+    assert cfr(database) == [(date(2026, 8, 1), 5, 1, 0.2, "high")]
     build(database)
-    assert cfr(database) == [(date(2026, 8, 1), 5, 1, Decimal("0.2000"), "low")]
+    assert cfr(database) == [(date(2026, 8, 1), 5, 1, 0.2, "low")]
 
 
 # -------------------------------------------------------------------------------------- deployments file
@@ -273,7 +271,7 @@ def test_deployments_file_rows_count_beside_change_events(loaded, tmp_path) -> N
         lake(loaded, "SELECT finished_date FROM cicd_deployments WHERE id = 'deployment:gh-1'")[0][0].hour
         == 0
     )
-    assert cfr(loaded)[3] == (date(2026, 6, 1), 2, 1, Decimal("0.5000"), "low")  # d9 and gh-1
+    assert cfr(loaded)[3] == (date(2026, 6, 1), 2, 1, 0.5, "low")  # d9 and gh-1
 
 
 def test_deployments_file_is_the_whole_truth(loaded, tmp_path) -> None:
@@ -316,7 +314,7 @@ def test_a_deployment_without_a_connection_counts_once_over_two_connections(data
     )
     load_deployments(database, read_deployments(csv))
     build(database)
-    assert cfr(database) == [(date(2026, 6, 1), 1, 1, Decimal("1.0000"), "low")]
+    assert cfr(database) == [(date(2026, 6, 1), 1, 1, 1.0, "low")]
     assert lake(
         database,
         "SELECT board_id, deployments, failed_deployments FROM dora_cfr_monthly_by_service ORDER BY 1",

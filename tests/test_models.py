@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from ingestion.raw_store import record_scopes
 from runner.transform import run_dbt
 from simulator import generate
 
-from .helpers import lake, query
+from .helpers import lake, query, staging
 from .raw_fixtures import incident, load_raw, log_entry
 
 M = timedelta(minutes=1)
@@ -62,13 +61,13 @@ FIXTURE = [
 ]
 
 EXPECTED_MTTR = [
-    # month, resolved incidents, lower median minutes, hours, level
-    (date(2026, 1, 1), 3, 30, Decimal("0.50"), "elite"),
-    (date(2026, 2, 1), 4, 15, Decimal("0.25"), "elite"),
-    (date(2026, 3, 1), 5, 7, Decimal("0.12"), "elite"),
-    (date(2026, 4, 1), 2, 90, Decimal("1.50"), "high"),
-    (date(2026, 5, 1), 3, 2000, Decimal("33.33"), "medium"),
-    (date(2026, 6, 1), 1, 20000, Decimal("333.33"), "low"),
+    # month, resolved incidents, lower median of the exact lead times in seconds, level
+    (date(2026, 1, 1), 3, 1800, "elite"),  # [600, 1800, 3599]
+    (date(2026, 2, 1), 4, 900, "elite"),  # [300, 900, 1800, 120000]
+    (date(2026, 3, 1), 5, 420, "elite"),  # [59, 420, 420, 450, 606000]
+    (date(2026, 4, 1), 2, 5400, "high"),  # [5400, 6000]
+    (date(2026, 5, 1), 3, 120000, "medium"),  # [360, 120000, 1200000]
+    (date(2026, 6, 1), 1, 1200000, "low"),
 ]
 
 
@@ -78,10 +77,15 @@ def build(database, *args: str) -> None:
 
 
 def mttr(database, view: str = "dora_mttr_monthly") -> list[tuple]:
-    columns = "month, resolved_incidents, mttr_minutes, mttr_hours, level"
+    """The view's rows as (month, [service id, name,] resolved incidents, median seconds, level), once its
+    whole minutes (truncated, DevLake's) and exact hours are checked against those seconds."""
+    columns = "month, resolved_incidents, mttr_seconds, mttr_minutes, mttr_hours, level"
     if view.endswith("by_service"):
-        columns = "month, service_id, service_name, resolved_incidents, mttr_minutes, mttr_hours, level"
-    return query(database, f"SELECT {columns} FROM {view} ORDER BY 1, 2", database=database.name)
+        columns = "month, service_id, service_name, resolved_incidents, mttr_seconds, mttr_minutes, mttr_hours, level"
+    rows = query(database, f"SELECT {columns} FROM {view} ORDER BY 1, 2", database=database.name)
+    for *_, seconds, minutes, hours, _level in rows:
+        assert (minutes, hours) == (seconds // 60, seconds / 3600), (seconds, minutes, hours)
+    return [(*row[:-4], row[-4], row[-1]) for row in rows]
 
 
 @pytest.fixture
@@ -210,21 +214,21 @@ def test_resolution_month_reaches_a_lake_built_without_it(built) -> None:
     between adding and filling it holds nulls: the next build fills it, and no metric moves."""
 
     def months_by_hand() -> list[tuple]:
-        rows = lake(built, "SELECT resolution_date, resolution_month FROM int_incidents_covered")
+        rows = staging(built, "SELECT resolution_date, resolution_month FROM int_incidents_covered")
         assert len(rows) == len(FIXTURE)
         return [(month, resolved and date(resolved.year, resolved.month, 1)) for resolved, month in rows]
 
-    lake(built, "ALTER TABLE int_incidents_covered DROP COLUMN resolution_month")
+    staging(built, "ALTER TABLE int_incidents_covered DROP COLUMN resolution_month")
     build(built)
     assert all(stored == expected for stored, expected in months_by_hand())
     assert mttr(built) == EXPECTED_MTTR
-    assert lake(
+    assert staging(
         built,
         "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE()"
         " AND table_name = 'int_incidents_covered' AND index_name = 'ix_covered_resolution_month'",
     ) == [(1,)]
 
-    lake(built, "UPDATE int_incidents_covered SET resolution_month = NULL")
+    staging(built, "UPDATE int_incidents_covered SET resolution_month = NULL")
     build(built)
     assert all(stored == expected for stored, expected in months_by_hand())
     assert sum(expected is not None for _, expected in months_by_hand()) == len(FIXTURE) - 2  # #4, #5 open
@@ -234,8 +238,8 @@ def test_resolution_month_reaches_a_lake_built_without_it(built) -> None:
 def test_mttr_by_service(built) -> None:
     january = [row for row in mttr(built, "dora_mttr_monthly_by_service") if row[0] == date(2026, 1, 1)]
     assert january == [
-        (date(2026, 1, 1), "PSVC001", "Checkout API", 2, 10, Decimal("0.17"), "elite"),
-        (date(2026, 1, 1), "PSVC002", "Search", 1, 59, Decimal("0.98"), "elite"),
+        (date(2026, 1, 1), "PSVC001", "Checkout API", 2, 600, "elite"),
+        (date(2026, 1, 1), "PSVC002", "Search", 1, 3599, "elite"),
     ]
 
 
@@ -247,9 +251,9 @@ def test_urgency_and_priority_filters(database) -> None:
         json.dumps({"dora_excluded_urgencies": ["low"], "dora_excluded_priorities": ["P5"]}),
     )
     by_month = {row[0]: row[1:3] for row in mttr(database)}
-    assert by_month[date(2026, 1, 1)] == (2, 10)  # 30 (low urgency) left out: [10, 59]
-    assert by_month[date(2026, 2, 1)] == (2, 30)  # 5 and 15 (P5) left out: [30, 2000]
-    assert by_month[date(2026, 3, 1)] == (5, 7)  # no priority: never left out by a priority name
+    assert by_month[date(2026, 1, 1)] == (2, 600)  # 30 min (low urgency) left out: [600, 3599]
+    assert by_month[date(2026, 2, 1)] == (2, 1800)  # 5 and 15 min (P5) left out: [1800, 120000]
+    assert by_month[date(2026, 3, 1)] == (5, 420)  # no priority: never left out by a priority name
     # issues keeps every incident; only the metrics leave some out
     assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(len(FIXTURE),)]
 
@@ -258,7 +262,7 @@ def test_reopened_incident_moves_between_months_incrementally(database) -> None:
     created = "2026-07-01T00:00:00Z"
     load_raw(database, [incident(71, created, resolved_after=20 * M)])
     build(database)
-    assert mttr(database) == [(date(2026, 7, 1), 1, 20, Decimal("0.33"), "elite")]
+    assert mttr(database) == [(date(2026, 7, 1), 1, 1200, "elite")]
 
     load_raw(database, [incident(71, created, status="triggered", last_status_change_after=60 * M)])
     build(database)
@@ -270,7 +274,7 @@ def test_reopened_incident_moves_between_months_incrementally(database) -> None:
     load_raw(database, [incident(71, created, resolved_after=timedelta(days=32))])
     build(database)
     incremental = mttr(database)
-    assert incremental == [(date(2026, 8, 1), 1, 46080, Decimal("768.00"), "low")]
+    assert incremental == [(date(2026, 8, 1), 1, 32 * 86_400, "low")]
     build(database, "--full-refresh")
     assert mttr(database) == incremental
 
@@ -284,7 +288,7 @@ def test_late_load_of_old_incidents_arrives_incrementally(built) -> None:
     assert {"pagerduty:Incident:2:11", "pagerduty:Incident:2:12", "pagerduty:Incident:2:13"} <= ids
     assert len(ids) == len(FIXTURE) + 3
     january = mttr(built)[0]
-    assert january == (date(2026, 1, 1), 6, 30, Decimal("0.50"), "elite")  # [10, 10, 30, 30, 59, 59]
+    assert january == (date(2026, 1, 1), 6, 1800, "elite")  # [600, 600, 1800, 1800, 3599, 3599]
 
 
 def test_every_model_and_column_is_documented(built) -> None:
@@ -372,8 +376,8 @@ def test_an_account_in_los_angeles_across_dst(database) -> None:
         (str(objects[2]["incident_number"]), 0, datetime(2024, 3, 10, 10, 0, 1)),
     ]
     assert mttr(database) == [
-        (date(2024, 3, 1), 2, 0, Decimal("0.00"), "elite"),
-        (date(2024, 4, 1), 1, 540, Decimal("9.00"), "high"),
+        (date(2024, 3, 1), 2, 2, "elite"),  # [2, 3600] seconds
+        (date(2024, 4, 1), 1, 9 * 3600, "high"),
     ]
     assert incident_row(1, objects[0], datetime(2026, 1, 1))["created_at"] == datetime(2024, 3, 10, 9, 30)
 
@@ -409,7 +413,7 @@ def test_the_lake_shows_exactly_what_the_scopes_cover(database) -> None:
     assert lake(database, "SELECT id FROM issues") == [("pagerduty:Incident:1:13",)]
     assert lake(database, "SELECT board_id FROM board_issues") == [("pagerduty:Service:1:PSVC002",)]
     assert lake(database, "SELECT id FROM boards") == [("pagerduty:Service:1:PSVC002",)]
-    assert mttr(database) == [(date(2026, 1, 1), 1, 59, Decimal("0.98"), "elite")]
+    assert mttr(database) == [(date(2026, 1, 1), 1, 3599, "elite")]
     # everything covered again: the same tables as a build from scratch
     cover((1, None, datetime(2000, 1, 1, tzinfo=UTC)), (2, None, datetime(2000, 1, 1, tzinfo=UTC)))
     incremental = lake(database, "SELECT * FROM issues ORDER BY id"), mttr(database)
@@ -439,6 +443,6 @@ def test_a_service_missing_from_the_listing_still_gets_its_board(database) -> No
         ("pagerduty:Service:1:PSVC001", "pagerduty:Incident:1:82"),
     ]
     assert mttr(database, "dora_mttr_monthly_by_service") == [
-        (date(2026, 7, 1), "PGONE99", "Retired Billing", 1, 12, Decimal("0.20"), "elite"),
-        (date(2026, 7, 1), "PSVC001", "Checkout API", 1, 4, Decimal("0.07"), "elite"),
+        (date(2026, 7, 1), "PGONE99", "Retired Billing", 1, 720, "elite"),
+        (date(2026, 7, 1), "PSVC001", "Checkout API", 1, 240, "elite"),
     ]

@@ -30,6 +30,10 @@ def add_parsers(commands: Any, epilog: str) -> None:
     report.add_argument(
         "--project", help="only this project's services (a blueprint's projectName, or its name)"
     )
+    report.add_argument(
+        "--service",
+        help="only this PagerDuty service (its id or its name); with --project, a service of that project",
+    )
 
 
 def report_command(args: argparse.Namespace, database: Database, settings: Settings) -> int:
@@ -40,9 +44,6 @@ def report_command(args: argparse.Namespace, database: Database, settings: Setti
             "DB_URL is not set: set it to the lake to report on, e.g. mysql://user@host:3306/lake"
         )
     out = Path(args.out)
-    data = write_report(database, out, months=args.months, project=args.project)
-    print(
-        f"report of {data.lake} ({data.first_month:%Y-%m} to {data.last_month:%Y-%m})"
-        f" written to {out.resolve()}"
-    )
+    data = write_report(database, out, months=args.months, project=args.project, service=args.service)
+    print(f"report of {data.lake}, {', '.join(data.filters)}, written to {out.resolve()}")
     return 0

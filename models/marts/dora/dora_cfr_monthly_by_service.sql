@@ -22,7 +22,7 @@ select
     board_id,
     deployments,
     failed_deployments,
-    cast(failed_deployments / deployments as decimal(7, 4)) as change_failure_rate,
-    {{ change_failure_rate_level('failed_deployments / deployments') }} as level
+    failed_deployments * 1e0 / deployments as change_failure_rate,
+    {{ change_failure_rate_level('failed_deployments * 1e0 / deployments') }} as level
 
 from monthly

@@ -10,6 +10,7 @@ select
     created_at as created_date,
     resolution_date,
     lead_time_minutes,
+    lead_time_seconds,
     resolution_month
 
 from {{ ref('int_incidents_counted') }}

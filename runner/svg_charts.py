@@ -126,9 +126,7 @@ def bar_chart(
             + "</g>"
         )
     if unit:
-        parts.append(
-            f'<text class="unit" x="{LEFT - 6}" y="{TOP - 12}" text-anchor="end">{_esc(unit)}</text>'
-        )
+        parts.append(f'<text class="unit" x="4" y="{TOP - 14}">{_esc(unit)}</text>')
     parts.append("</svg></figure>")
     return "".join(parts)
 

@@ -145,6 +145,13 @@ FAULTS: tuple[Fault, ...] = (
         "ingestion/pagerduty/times.py",
         "    return moment.astimezone(UTC)\n\n\ndef utc_naive",
         "    return moment.replace(tzinfo=UTC)\n\n\ndef utc_naive",
+        (T_ING + "test_times_in_every_iso_shape_are_read_with_their_offset",),
+    ),
+    Fault(
+        "times: PagerDuty's own shape read with its offset added instead of subtracted",
+        "ingestion/pagerduty/times.py",
+        "                return moment - offset",
+        "                return moment + offset",
         (T_ING + "test_times_with_offsets_are_stored_in_utc",),
     ),
     Fault(

@@ -158,6 +158,24 @@ def test_a_time_without_an_offset_is_refused_naming_its_field() -> None:
         incident_row(1, incident, END)
 
 
+def test_times_in_every_iso_shape_are_read_with_their_offset() -> None:
+    """PagerDuty's own shape (`-08:00`, `Z`) takes the fast path; senders' other shapes (`+0000`, `-0800`,
+    fractions) the general one: the same instant either way."""
+    from ingestion.pagerduty.times import parse_utc_naive
+
+    cases = {
+        "2024-03-10T01:59:59-08:00": datetime(2024, 3, 10, 9, 59, 59),
+        "2024-03-10T03:00:00-07:00": datetime(2024, 3, 10, 10, 0, 0),
+        "2024-03-10T01:59:59-0800": datetime(2024, 3, 10, 9, 59, 59),
+        "2020-07-17T08:42:58.315+0000": datetime(2020, 7, 17, 8, 42, 58, 315000),
+        "2020-07-17T10:42:58.315+02:00": datetime(2020, 7, 17, 8, 42, 58, 315000),
+        "2020-07-17T08:42:58Z": datetime(2020, 7, 17, 8, 42, 58),
+    }
+    for text, expected in cases.items():
+        assert parse_utc_naive(text, "t") == expected, text
+        assert parse_time(text, "t") == expected.replace(tzinfo=UTC), text
+
+
 def test_start_date_boundary(database, small_sim) -> None:
     start = datetime(2026, 9, 15, 12, 0, 0, tzinfo=UTC)
     before = small_sim.dataset.add_incident(created_at=start - timedelta(seconds=1), title="one second early")

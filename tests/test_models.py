@@ -446,3 +446,31 @@ def test_a_service_missing_from_the_listing_still_gets_its_board(database) -> No
         (date(2026, 7, 1), "PGONE99", "Retired Billing", 1, 720, "elite"),
         (date(2026, 7, 1), "PSVC001", "Checkout API", 1, 240, "elite"),
     ]
+
+
+def test_staging_and_intermediate_models_live_apart_from_what_bi_tools_read(built) -> None:
+    """The lake holds DevLake's tables and the metric views only; staging and intermediate models are in
+    `<lake>_staging`. An older release built them in the lake itself: the next build drops those, and nothing
+    else it did not build."""
+    lake_tables = {row[0] for row in lake(built, "SHOW TABLES")}
+    assert not {t for t in lake_tables if t.startswith(("stg_", "int_"))}
+    assert {"issues", "boards", "dora_mttr_monthly", "dora_deployment_frequency_monthly"} <= lake_tables
+    assert {"stg_pagerduty__incidents", "int_incidents_covered"} <= {
+        row[0] for row in staging(built, "SHOW TABLES")
+    }
+    # what an older release left in the lake, and a table of someone else's that merely looks alike
+    lake(built, "CREATE VIEW stg_pagerduty__incidents AS SELECT 1 AS x")
+    lake(built, "CREATE TABLE int_incidents_covered (x INT)")
+    lake(built, "CREATE TABLE int_something_of_ours_not (x INT)")
+    build(built)
+    left = {row[0] for row in lake(built, "SHOW TABLES")}
+    assert "stg_pagerduty__incidents" not in left and "int_incidents_covered" not in left
+    assert "int_something_of_ours_not" in left
+    assert mttr(built) == EXPECTED_MTTR
+
+
+def test_source_freshness_passes_after_a_load(built) -> None:
+    """Freshness is the ledger's: after a load it is fresh, whatever the raw tables' own times say (a quiet
+    account writes no new rows), and no table without a load time is asked for one."""
+    outcome = run_dbt(built, ["source", "freshness"])
+    assert outcome.success, outcome.failures or outcome.error

@@ -38,6 +38,11 @@ class NotOurDatabase(ValueError):
     """DB_URL names a database this project did not create and that holds tables: refused, nothing written."""
 
 
+class LakeMissing(ValueError):
+    """A command that only reads was pointed at a lake that does not exist (a mistyped DB_URL): nothing is
+    created."""
+
+
 @dataclass(frozen=True)
 class Database:
     host: str
@@ -46,6 +51,8 @@ class Database:
     password: str = field(repr=False)
     name: str
     dialect: str = "mysql"
+    may_create: bool = field(default=True, compare=False)
+    """False for commands that only read: a lake that does not exist is an error, never created."""
 
     @property
     def raw_name(self) -> str:
@@ -98,11 +105,28 @@ class Database:
                     found[name] = tables
         return found
 
-    def claim(self) -> None:
-        """Create the lake and raw databases (utf8mb4, so titles with emoji arrive intact), or confirm they
-        are ours. Raises NotOurDatabase, having written nothing, for a database another program filled."""
+    def existing(self) -> set[str]:
+        """Which of this project's databases exist on the server."""
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name IN"
+                f" ({', '.join(['%s'] * len(self.all_names))})",
+                self.all_names,
+            )
+            return {row[0] for row in cur.fetchall()}
+
+    def claim(self) -> tuple[str, ...]:
+        """Create the lake's databases (utf8mb4, so titles with emoji arrive intact), or confirm they are
+        ours; returns those it created. Raises NotOurDatabase, having written nothing, for a database another
+        program filled, and LakeMissing (with `may_create` off) for a lake that does not exist."""
         if (self.host, self.port, self.name) in _CLAIMED:
-            return
+            return ()
+        existing = self.existing()
+        if not self.may_create and self.name not in existing:
+            raise LakeMissing(
+                f"the lake {self.describe()} does not exist: check DB_URL (run.py run, reconcile, schedule"
+                " and serve create a lake; this command only reads one)"
+            )
         foreign = self.foreign_tables()
         if foreign:
             name, tables = next(iter(foreign.items()))
@@ -126,10 +150,11 @@ class Database:
                     f" WHERE NOT EXISTS (SELECT 1 FROM `{name}`.`{MARKER_TABLE}`)"
                 )
         _CLAIMED.add((self.host, self.port, self.name))
+        return tuple(name for name in self.all_names if name not in existing)
 
-    def ensure_databases(self) -> None:
-        """The lake and raw databases exist and are ours (see claim)."""
-        self.claim()
+    def ensure_databases(self) -> tuple[str, ...]:
+        """The lake's databases exist and are ours (see claim); those it created."""
+        return self.claim()
 
     def describe(self) -> str:
         """Where data goes, for messages: no password."""

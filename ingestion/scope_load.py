@@ -116,6 +116,7 @@ def load_scope(
         proxy=connection.proxy,
         rate_limit_per_hour=connection.rate_limit_per_hour,
         policy=policy,
+        on_retry=say,
     )
     if on_progress:
         stats.listeners.append(lambda s: on_progress(s, client.requests_made))
@@ -153,9 +154,11 @@ def load_scope(
             )
             say(f"load {seq} completed in {database.raw_name} in {time.monotonic() - written:.1f} s")
     except KeyboardInterrupt:
+        client.cancel()
         load.abandon()
         raise
     except Exception as wrapped:  # dlt wraps what a resource raises: the cause is what the user must see
+        client.cancel()  # requests of this load still waiting to be retried stop now
         load.abandon()
         exc = _cause(wrapped)
         if isinstance(exc, KeyboardInterrupt):

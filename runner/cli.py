@@ -4,32 +4,29 @@ runner/commands/; running a blueprint is runner/orchestration.py's."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import signal
 import sys
 import threading
+import tomllib
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Optional
 
 import pymysql
 
-from ingestion.database import Database, DatabaseUrlError, NotOurDatabase
+from ingestion.database import Database, DatabaseUrlError, LakeMissing, NotOurDatabase
 from ingestion.deployments import DeploymentsFileError
 
 from .commands import blueprint_runs, manage, report, serve
 from .errors import InputError
+from .help_texts import epilog
 from .orchestration import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED
 from .output import out
 from .settings import Settings, environment_help
 
-EXIT_CODES = """exit codes:
-  0    the blueprint ran to the end
-  1    a load failed (PagerDuty, network or database) or dbt failed; what was loaded before it
-       stays, a failed load is not visible and its cut-off does not move, so the next run fetches it
-  2    bad input (blueprint, connections, deployments CSV, settings, a database this project did not
-       create); nothing was written and PagerDuty was not called
-  130  interrupted
-"""
 COMMANDS = """commands:
   run          run a blueprint once: ingest, then dbt build
   reconcile    list every incident of a blueprint again; replace what differs; print the drift
@@ -42,19 +39,40 @@ COMMANDS = """commands:
 
 
 def parser() -> argparse.ArgumentParser:
-    epilog = EXIT_CODES + "\n" + environment_help()
     root = argparse.ArgumentParser(
         prog="run.py",
         description="Load PagerDuty incidents into MySQL/MariaDB for DORA metrics, DevLake-style.",
-        epilog=epilog + "\n" + COMMANDS,
+        epilog=COMMANDS + "\n" + environment_help() + "\nrun.py COMMAND --help: the command's options, exit"
+        " codes and the variables it reads",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = root.add_subparsers(dest="command", required=True)
     blueprint_runs.add_parsers(commands, epilog)
     serve.add_parsers(commands, epilog)
     manage.add_parsers(commands, epilog)
     report.add_parsers(commands, epilog)
     return root
+
+
+def version() -> str:
+    """The project's version: the installed package's, else pyproject.toml's (a checkout run as run.py)."""
+    try:
+        return importlib.metadata.version("pagerduty-dora")
+    except importlib.metadata.PackageNotFoundError:
+        with (Path(__file__).resolve().parent.parent / "pyproject.toml").open("rb") as handle:
+            return tomllib.load(handle)["project"]["version"]
+
+
+LAKE_CREATORS = {"run", "reconcile", "schedule", "serve"}
+"""The commands that create a lake when DB_URL names none (and say so). Saving a connection must be able to
+create the lake it lives in too; everything else only reads one."""
+
+
+def creates_a_lake(args: argparse.Namespace) -> bool:
+    if args.command in LAKE_CREATORS:
+        return True
+    return args.command == "connections" and args.action == "add"
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -70,6 +88,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         settings = Settings.from_env()
         database = settings.database()
+        if not creates_a_lake(args):
+            database = replace(database, may_create=False)
         if args.command in ("run", "reconcile"):
             return blueprint_runs.run_command(args, database, settings)
         if args.command == "schedule":
@@ -79,7 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "serve":
             return serve.serve_command(args, database, settings)
         return manage.manage_command(args, database, settings)
-    except (InputError, DatabaseUrlError, DeploymentsFileError, NotOurDatabase) as exc:
+    except (InputError, DatabaseUrlError, DeploymentsFileError, NotOurDatabase, LakeMissing) as exc:
         for line in str(exc).splitlines():
             out.error(line, event="bad_input")
         return EXIT_BAD_INPUT

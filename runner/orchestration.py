@@ -95,6 +95,7 @@ def run_blueprint(
 ) -> BlueprintRun:
     """Ingest every scope, then dbt; the run is recorded in `record` (a new one by default). `settings`
     give the endpoint policy and the way raw rows are written; `sync` says what to collect."""
+    announce_created(database.claim(), database)  # before the record, which would create the lake silently
     if record is None:
         record = PipelineRecord.begin(
             database, blueprint.name, full_sync=sync.full_sync, skip_collectors=sync.skip_collectors
@@ -108,7 +109,7 @@ def run_blueprint(
     )
     run = BlueprintRun(pipeline_id=record.id)
     try:
-        _run(blueprint, database, quiet, dbt, deployments, parallel, run, settings, sync)
+        _run(blueprint, database, quiet, dbt, deployments, parallel, run, settings, sync, record)
     except BaseException as exc:
         message = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         record.finish(FAILED, message=message[:2000])
@@ -137,9 +138,9 @@ def _run(
     run: BlueprintRun,
     settings: Settings,
     sync: SyncPolicy,
+    record: PipelineRecord,
 ) -> None:
     started = time.monotonic()
-    database.claim()
     ensure_schema(database)
     with dbt_turn(database):  # a blueprint's scopes change what dbt builds: never under a build in progress
         record_scopes(
@@ -152,13 +153,22 @@ def _run(
     if sync.skip_collectors:  # DevLake's skipCollectors: the models are rebuilt from what the lake holds
         out.info(f"Blueprint {blueprint.name!r}: collectors skipped; rebuilding the models", event="summary")
         if dbt:
+            record.progress("dbt build", 0, 1)
             run.dbt, run.dbt_result = transform(database)
             run.exit_code = EXIT_OK if run.dbt.success else EXIT_FAILED
         return
 
+    total = len(blueprint.tasks) + (deployments is not None) + bool(dbt)
+    record.progress(f"collecting {len(blueprint.tasks)} scope(s)", 0, total)
+
     def load(task: Task) -> ScopeResult:
         progress = None if quiet else ProgressPrinter(task.connection.label)
         label = task.connection.label
+
+        def phase(message: str) -> None:
+            out.progress(f"{label}: {message}", event="phase")
+            record.progress(f"collecting {label}", message=f"{label}: {message}")
+
         reconcile_since = None
         if sync.full_sync:  # every incident of the scope, or those created since the date asked
             reconcile_since = max(filter(None, (task.scope.start_date, sync.since)))
@@ -167,7 +177,7 @@ def _run(
             task.scope,
             database,
             on_progress=progress,
-            on_phase=lambda message: out.progress(f"{label}: {message}", event="phase"),
+            on_phase=phase,
             policy=settings.endpoint_policy,
             bulk_load=settings.bulk_load,
             reconcile_since=reconcile_since,
@@ -178,11 +188,12 @@ def _run(
     # until they complete, and the next run deletes what they wrote.
     pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(blueprint.tasks))))
     try:
-        for future in [pool.submit(load, task) for task in blueprint.tasks]:
+        for done, future in enumerate([pool.submit(load, task) for task in blueprint.tasks], start=1):
             try:
                 run.scopes.append(future.result())
             except LoadFailed as exc:
                 run.failures.append(exc)
+            record.progress("collecting", done)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     out.info(
@@ -207,7 +218,9 @@ def _run(
             first_load=result.stats.first_load,
         )
     if deployments is not None:
+        record.progress(f"loading deployments from {deployments.path}")
         run.deployments_loaded = load_deployments(database, deployments, bulk_load=settings.bulk_load)
+        record.progress("deployments loaded", len(blueprint.tasks) + 1)
         out.info(
             f"Deployments: {run.deployments_loaded:,} from {deployments.path} loaded into"
             f" {database.raw_name}",
@@ -229,9 +242,20 @@ def _run(
         out.error(str(failure), event="load_failed")
     run.exit_code = EXIT_FAILED if run.failures else EXIT_OK
     if dbt and run.scopes:
+        record.progress("dbt build")
         run.dbt, run.dbt_result = transform(database)
         if not run.dbt.success:
             run.exit_code = EXIT_FAILED
+
+
+def announce_created(created: tuple[str, ...], database: Database) -> None:
+    """Say so when a command created the lake: a mistyped DB_URL shows at once, not as an empty dashboard."""
+    if created:
+        out.info(
+            f"Created {', '.join(created)} on {database.host}:{database.port} (a new lake)",
+            event="created",
+            databases=list(created),
+        )
 
 
 def describe_scope(result: ScopeResult) -> str:

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     owner VARCHAR(64) NULL,
     full_sync BOOLEAN NOT NULL DEFAULT FALSE,
     skip_collectors BOOLEAN NOT NULL DEFAULT FALSE,
+    total_tasks INT NOT NULL DEFAULT 0,
+    finished_tasks INT NOT NULL DEFAULT 0,
+    stage VARCHAR(255) NULL,
     KEY ix_blueprint (blueprint_id, id),
     KEY ix_status (status)
 ) CHARACTER SET utf8mb4
@@ -59,6 +62,9 @@ _COLUMNS = (
     "dbt_result",
     "full_sync",
     "skip_collectors",
+    "total_tasks",
+    "finished_tasks",
+    "stage",
 )
 
 
@@ -75,6 +81,9 @@ def _connection(database: Database):
             ("owner", "VARCHAR(64) NULL"),
             ("full_sync", "BOOLEAN NOT NULL DEFAULT FALSE"),
             ("skip_collectors", "BOOLEAN NOT NULL DEFAULT FALSE"),
+            ("total_tasks", "INT NOT NULL DEFAULT 0"),
+            ("finished_tasks", "INT NOT NULL DEFAULT 0"),
+            ("stage", "VARCHAR(255) NULL"),
         ):
             cur.execute(f"SHOW COLUMNS FROM `{TABLE}` LIKE %s", (column,))
             if not cur.fetchone():
@@ -128,6 +137,29 @@ class PipelineRecord:
                 (RUNNING, utc_now(), self.id),
             )
 
+    def progress(
+        self,
+        stage: str,
+        finished_tasks: Optional[int] = None,
+        total_tasks: Optional[int] = None,
+        message: Optional[str] = None,
+    ) -> None:
+        """Where a running pipeline is, as DevLake shows it (tasks done of all, the current stage), and what
+        it last said (a retry, a phase), for `GET /pipelines/{id}` and `run.py pipelines show`."""
+        sets, args = ["stage = %s"], [stage[:255]]
+        for column, value in (("finished_tasks", finished_tasks), ("total_tasks", total_tasks)):
+            if value is not None:
+                sets.append(f"{column} = %s")
+                args.append(value)
+        if message is not None:
+            sets.append("message = %s")
+            args.append(message[:2000])
+        with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
+            cur.execute(
+                f"UPDATE `{TABLE}` SET {', '.join(sets)} WHERE id = %s AND status IN (%s, %s)",
+                (*args, self.id, CREATED, RUNNING),
+            )
+
     def finish(
         self,
         status: str,
@@ -142,8 +174,22 @@ class PipelineRecord:
             with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
                 cur.execute(
                     f"UPDATE `{TABLE}` SET status = %s, finished_at = %s, message = %s, incidents = %s,"
-                    " deployments = %s, requests = %s, dbt_result = %s WHERE id = %s",
-                    (status, utc_now(), message, incidents, deployments, requests, dbt_result, self.id),
+                    " deployments = %s, requests = %s, dbt_result = %s, stage = %s,"
+                    " finished_tasks = CASE WHEN %s = %s THEN total_tasks ELSE finished_tasks END"
+                    " WHERE id = %s",
+                    (
+                        status,
+                        utc_now(),
+                        message,
+                        incidents,
+                        deployments,
+                        requests,
+                        dbt_result,
+                        "done" if status == COMPLETED else "failed",
+                        status,
+                        COMPLETED,
+                        self.id,
+                    ),
                 )
         finally:
             self.release()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -71,11 +71,12 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
 )
 
 
-def environment_help(width: int = 100) -> str:
-    """The `environment:` block of --help, wrapped."""
-    name_width = max(len(name) for name, _ in ENVIRONMENT) + 2
+def environment_help(names: Optional[Sequence[str]] = None, width: int = 100) -> str:
+    """The `environment:` block of --help, wrapped: every variable, or those `names` a command reads."""
+    shown = [(name, text) for name, text in ENVIRONMENT if names is None or name in names]
+    name_width = max(len(name) for name, _ in shown) + 2
     lines = ["environment:"]
-    for name, text in ENVIRONMENT:
+    for name, text in shown:
         lines.append(
             textwrap.fill(
                 text,

@@ -1,6 +1,10 @@
-"""HTTP access to PagerDuty's REST API v2 through dlt's retrying requests client.
+"""HTTP access to PagerDuty's REST API v2: requests with retries PagerDuty's limits call for.
 
-dlt's client retries 429, 5xx, dropped connections and timeouts with exponential backoff. PagerDuty needs
+Every request is retried on 429, 5xx, dropped connections, timeouts and pages cut off mid-body, with
+exponential backoff (the Retry-After a 429 implies is honoured). A connection refused or a name that does not
+resolve is given up sooner (no backoff schedule makes a closed port open). Each retry is told to the caller
+(`on_retry`: "PagerDuty did not answer: retry 3 of 6 in 4 s"), and `cancel()` stops every thread's waits at
+once, so a failed load ends promptly instead of sleeping through other requests' backoffs. PagerDuty needs
 more:
 - one rate limiter per connection, shared by every thread: at most `rateLimitPerHour` requests in any hour
   when the connection sets it, else at most 960 in any minute (PagerDuty's published limit); a 429 or a
@@ -24,7 +28,6 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
-from dlt.sources.helpers.requests import Client
 from requests.adapters import HTTPAdapter
 
 from . import settings
@@ -69,6 +72,32 @@ class RetryPolicy:
     backoff_factor: float = settings.REQUEST_BACKOFF_FACTOR
     max_delay: float = settings.REQUEST_MAX_RETRY_DELAY_SECONDS
     timeout: float = settings.REQUEST_TIMEOUT_SECONDS
+    """Seconds to wait for an answer once connected."""
+    connect_timeout: float = settings.REQUEST_CONNECT_TIMEOUT_SECONDS
+    unreachable_attempts: int = settings.REQUEST_UNREACHABLE_ATTEMPTS
+    """Attempts when the connection is refused or the name does not resolve."""
+
+    def delay(self, attempt: int) -> float:
+        """Seconds before attempt `attempt + 1`: exponential, capped."""
+        return min(self.backoff_factor * 2 ** (attempt - 1), self.max_delay)
+
+
+class RequestCancelled(requests.RequestException):
+    """The client was cancelled (its load failed or stopped): no more requests, no more waiting."""
+
+
+_RETRIED_EXCEPTIONS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
+
+
+def _unreachable(exc: BaseException) -> Optional[str]:
+    """'connection refused' or 'name not resolved' when that is why a request failed, else None."""
+    text = repr(exc).lower()
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
+        if "name or service not known" in text or "nodename nor servname" in text or "resolution" in text:
+            return "name not resolved"
+        if "connection refused" in text or "errno 111" in text:
+            return "connection refused"
+    return None
 
 
 class RateLimiter:
@@ -218,43 +247,93 @@ class PagerDutyClient:
         concurrency: int = settings.CONCURRENT_REQUESTS,
         max_response_bytes: int = settings.MAX_RESPONSE_BYTES,
         policy: Optional[EndpointPolicy] = None,
+        on_retry: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.connection_label = connection_label
         self.concurrency = max(1, concurrency)
         self.requests_made = 0
         self.limiter = RateLimiter(per_hour=rate_limit_per_hour or None)
+        self.retry = retry
+        self.on_retry = on_retry
         self._lock = threading.Lock()
         self._policy = policy
         self._proxy = proxy
         self._checked = False
+        self._cancelled = threading.Event()
         self._headers = {
             "Authorization": f"Token token={token}",
             "Accept": settings.ACCEPT_HEADER,
             "Accept-Encoding": "gzip",
         }
-        session_attrs: dict[str, Any] = {"max_redirects": 0}
-        if proxy:
-            session_attrs["proxies"] = {"http": proxy, "https": proxy}
-        self._http = Client(
-            request_timeout=retry.timeout,
-            raise_for_status=False,
-            status_codes=settings.RETRY_STATUS_CODES,
-            exceptions=(requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError),
-            request_max_attempts=retry.max_attempts,
-            retry_condition=_is_cut_off,
-            request_backoff_factor=retry.backoff_factor,
-            request_max_retry_delay=retry.max_delay,
-            respect_retry_after_header=True,
-            session_attrs=session_attrs,
-        )
-        self._http._adapter = _GuardedAdapter(  # type: ignore[attr-defined]
+        self._adapter = _GuardedAdapter(
             self.limiter, self._count, max_response_bytes, pool_maxsize=self.concurrency + 2
         )
+        self._local = threading.local()
+
+    @property
+    def _session(self) -> requests.Session:
+        """This thread's session (requests' sessions are not shared between threads), on the shared adapter:
+        one rate limiter, one request count, one connection pool."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.max_redirects = 0
+            session.trust_env = not self._proxy  # a connection's proxy is the only one used for it
+            if self._proxy:
+                session.proxies = {"http": self._proxy, "https": self._proxy}
+            session.mount("http://", self._adapter)
+            session.mount("https://", self._adapter)
+        return session
+
+    def cancel(self) -> None:
+        """Stop: requests not yet sent are not sent, and every wait between retries ends now."""
+        self._cancelled.set()
 
     def _count(self) -> None:
         with self._lock:
             self.requests_made += 1
+
+    def _send(self, url: str, query: Mapping[str, Any], where: str) -> requests.Response:
+        """One GET, retried as the module says: the answer, or the last exception once attempts run out."""
+        policy = self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._cancelled.is_set():
+                raise RequestCancelled("the load was stopped")
+            response, failure = self._attempt(url, query)
+            if response is not None and not _worth_retrying(response):
+                return response
+            unreachable = _unreachable(failure) if failure is not None else None
+            limit = (
+                min(policy.max_attempts, policy.unreachable_attempts) if unreachable else policy.max_attempts
+            )
+            if attempt >= limit:
+                if failure is not None:
+                    raise failure
+                return response  # type: ignore[return-value]
+            wait = (_retry_after(response) if response is not None else None) or policy.delay(attempt)
+            note = _retry_note(response, failure, unreachable, wait)
+            if note and self.on_retry is not None:
+                self.on_retry(f"{where}: {note}: retry {attempt} of {limit - 1} in {wait:.0f} s")
+            if self._cancelled.wait(wait):
+                raise RequestCancelled("the load was stopped")
+
+    def _attempt(
+        self, url: str, query: Mapping[str, Any]
+    ) -> tuple[Optional[requests.Response], Optional[BaseException]]:
+        try:
+            response = self._session.get(
+                url,
+                params=query,
+                headers=self._headers,
+                allow_redirects=False,
+                timeout=(self.retry.connect_timeout, self.retry.timeout),
+            )
+        except _RETRIED_EXCEPTIONS as exc:
+            return None, exc
+        return response, None
 
     def get(
         self, path: str, params: Optional[Mapping[str, Any]] = None, missing_ok: bool = False
@@ -267,9 +346,12 @@ class PagerDutyClient:
         self._check_endpoint()
         query = {"time_zone": "UTC", **(params or {})}
         try:
-            response = self._http.get(url, params=query, headers=self._headers, allow_redirects=False)
+            response = self._send(url, query, where)
         except requests.RequestException as exc:
-            detail = str(exc) if isinstance(exc, ResponseTooLarge) else type(exc).__name__
+            if isinstance(exc, ResponseTooLarge):
+                detail = str(exc)
+            else:
+                detail = _unreachable(exc) or type(exc).__name__
             raise PagerDutyError(
                 f"{self.connection_label}: {where} failed after retries: {detail}"
                 f" reaching {urlsplit(self.base_url).netloc}"
@@ -320,6 +402,38 @@ class PagerDutyClient:
         except ValueError as exc:
             raise PagerDutyError(f"{self.connection_label}: {exc}") from None
         self._checked = True
+
+
+def _worth_retrying(response: requests.Response) -> bool:
+    return response.status_code in settings.RETRY_STATUS_CODES or _is_cut_off(response, None)
+
+
+def _retry_note(
+    response: Optional[requests.Response],
+    failure: Optional[BaseException],
+    unreachable: Optional[str],
+    wait: float,
+) -> Optional[str]:
+    """What a retry line says, or None for a short pause at PagerDuty's rate limit (those are routine)."""
+    if response is None:
+        reason = unreachable or (
+            "no answer in time" if isinstance(failure, requests.Timeout) else "no answer"
+        )
+        return f"PagerDuty did not answer ({reason})"
+    if response.status_code == 429:
+        return "PagerDuty asked to slow down (429)" if wait >= 5 else None
+    if response.status_code == 200:
+        return "PagerDuty's answer was cut off"
+    return f"PagerDuty answered HTTP {response.status_code}"
+
+
+def _retry_after(response: requests.Response) -> Optional[float]:
+    """Seconds a 429 says to wait (Retry-After, as the adapter derives it from ratelimit-reset)."""
+    text = response.headers.get("Retry-After", "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def _error_body(response: requests.Response) -> dict[str, Any]:

@@ -18,9 +18,11 @@ read again, as one whose total said so.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
@@ -91,13 +93,34 @@ class _Window:
 
 
 class _Pool:
-    """Requests in flight on a thread pool, at most `limit` at once; results come back as they finish."""
+    """Requests in flight on worker threads, at most `limit` at once; results come back as they finish.
+
+    The workers are daemon threads: a load that fails (or is interrupted) ends its process at once, instead
+    of waiting for requests still in flight on other threads to time out."""
 
     def __init__(self, workers: int) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pagerduty")
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.limit = workers * 2
         self.queued: deque[tuple[Any, tuple]] = deque()
         self.running: dict[Future, Any] = {}
+        self.workers = [
+            threading.Thread(target=self._work, name=f"pagerduty-{i}", daemon=True) for i in range(workers)
+        ]
+        for worker in self.workers:
+            worker.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self.tasks.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
 
     def add(self, tag: Any, fn: Any, *args: Any, first: bool = False) -> None:
         (self.queued.appendleft if first else self.queued.append)((tag, (fn, *args)))
@@ -106,7 +129,9 @@ class _Pool:
         while self.queued or self.running:
             while self.queued and len(self.running) < self.limit:
                 tag, (fn, *args) = self.queued.popleft()
-                self.running[self.executor.submit(fn, *args)] = tag
+                future: Future = Future()
+                self.tasks.put((future, fn, args))
+                self.running[future] = tag
             done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
             for future in done:
                 tag = self.running.pop(future)
@@ -114,7 +139,10 @@ class _Pool:
 
     def close(self) -> None:
         self.queued.clear()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for future in self.running:
+            future.cancel()
+        for _ in self.workers:
+            self.tasks.put(None)
 
 
 def iter_windows(

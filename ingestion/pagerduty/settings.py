@@ -61,6 +61,10 @@ MAX_RESPONSE_BYTES = 32_000_000
 
 RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
 REQUEST_TIMEOUT_SECONDS = 60.0
-REQUEST_MAX_ATTEMPTS = 8
+REQUEST_CONNECT_TIMEOUT_SECONDS = 10.0
+REQUEST_MAX_ATTEMPTS = 7
+REQUEST_UNREACHABLE_ATTEMPTS = 3
+"""A refused connection or an unknown name is tried this often (waits of 1 and 2 s): a closed port does not
+open in a minute, and a user waiting on the run learns it in seconds, not after 2 minutes of backoff."""
 REQUEST_BACKOFF_FACTOR = 1.0
 REQUEST_MAX_RETRY_DELAY_SECONDS = 120.0

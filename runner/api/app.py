@@ -119,6 +119,9 @@ def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
         "dbtResult": row["dbt_result"],
         "fullSync": bool(row["full_sync"]),
         "skipCollectors": bool(row["skip_collectors"]),
+        "totalTasks": row["total_tasks"],
+        "finishedTasks": row["finished_tasks"],
+        "stage": row["stage"],
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Optional
 
@@ -16,7 +17,7 @@ from ..connections.files import load_connections
 from ..connections.store import ConnectionStore
 from ..cron import is_manual, next_fire
 from ..errors import InputError
-from ..orchestration import SyncPolicy, run_blueprint
+from ..orchestration import SyncPolicy, announce_created, run_blueprint
 from ..output import out
 from ..pipeline_records import last_full_sync
 from ..settings import Settings
@@ -48,18 +49,18 @@ def _blueprint_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parsers(commands: Any, epilog: str) -> None:
+def add_parsers(commands: Any, epilog: Callable[[str], str]) -> None:
     run = commands.add_parser(
         "run",
         help="run a blueprint: ingest every scope, then dbt build",
-        epilog=epilog,
+        epilog=epilog("run"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _blueprint_args(run)
     schedule = commands.add_parser(
         "schedule",
         help="keep running and run the blueprint on its cronConfig schedule, one run at a time",
-        epilog=epilog,
+        epilog=epilog("schedule"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _blueprint_args(schedule)
@@ -79,7 +80,7 @@ def add_parsers(commands: Any, epilog: str) -> None:
         " PagerDuty's rate limit, replace in one all-or-nothing load whatever differs from the lake (titles"
         " edited without a log entry, moves, merges, reopens, incidents PagerDuty no longer has), then run"
         " dbt. Prints one line with the drift found, by field. Recorded as a pipeline (fullSync).",
-        epilog=epilog,
+        epilog=epilog("reconcile"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _blueprint_args(reconcile)
@@ -137,31 +138,50 @@ def reconcile_due(database: Database, blueprint: Blueprint, every_days: int, now
 
 def schedule_command(args: argparse.Namespace, database: Database, settings: Settings) -> int:
     """Run the blueprint each time its cronConfig fires, one run at a time, logging each. A run that overruns
-    delays the next tick instead of overlapping it; missed ticks are skipped, not queued."""
+    delays the next tick instead of overlapping it; missed ticks are skipped, not queued. Stopped (SIGTERM,
+    Ctrl-C) between runs, it ends normally (exit 0); during a run, as an interrupted run does (130)."""
     blueprint = load_blueprint(args.blueprint, connections_for(args, database, settings), force=args.force)
     if is_manual(blueprint.cron):
         raise InputError(
             "cronConfig: the blueprint is manual; use `run.py run`, or give it a cron expression"
         )
     due = next_fire(blueprint.cron, datetime.now(UTC))
-    database.claim()  # a database this project did not create is refused before the first tick
+    announce_created(database.claim(), database)  # one this project did not create: refused before a tick
     runs = worst = 0
-    out.info(f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}", event="schedule")
+    out.info(
+        f"schedule: blueprint {blueprint.name!r} on {blueprint.cron!r}; next run at {due:%Y-%m-%dT%H:%M:%SZ}",
+        event="schedule",
+        next_run=f"{due:%Y-%m-%dT%H:%M:%SZ}",
+    )
     while True:
-        wait = (due - datetime.now(UTC)).total_seconds()
-        if wait > 0:
-            time.sleep(wait)
-        started = datetime.now(UTC)
+        try:
+            wait = (due - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                time.sleep(wait)
+            started = datetime.now(UTC)
+            # the blueprint's connections are read again at each run: a rotated token or a new one is used
+            current = load_blueprint(
+                args.blueprint, connections_for(args, database, settings), force=args.force
+            )
+            full = reconcile_due(database, current, args.reconcile_every, started)
+        except KeyboardInterrupt:  # stopped between runs: nothing was running, nothing is lost
+            out.info(
+                f"schedule: stopped after {runs} run(s); no run was in progress", event="schedule_stopped"
+            )
+            return worst
         out.info(f"schedule: run {runs + 1} starting at {started:%Y-%m-%dT%H:%M:%SZ}", event="schedule_run")
-        # the blueprint's connections are read again at each run: a rotated token or a new one is used
-        current = load_blueprint(args.blueprint, connections_for(args, database, settings), force=args.force)
-        full = reconcile_due(database, current, args.reconcile_every, started)
         code = _run(current, args, database, settings, SyncPolicy(full_sync=full))
         runs += 1
         worst = max(worst, code)
-        out.info(
-            f"schedule: run {runs} finished with exit code {code}", event="schedule_done", exit_code=code
-        )
         if args.max_runs and runs >= args.max_runs:
+            out.info(
+                f"schedule: run {runs} finished with exit code {code}", event="schedule_done", exit_code=code
+            )
             return worst
         due = next_fire(blueprint.cron, datetime.now(UTC))
+        out.info(
+            f"schedule: run {runs} finished with exit code {code}; next run at {due:%Y-%m-%dT%H:%M:%SZ}",
+            event="schedule_done",
+            exit_code=code,
+            next_run=f"{due:%Y-%m-%dT%H:%M:%SZ}",
+        )

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from ingestion.database import Database
@@ -28,7 +29,7 @@ def _token_args(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _connection_args(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--name", required=required)
+    parser.add_argument("--name", required=required, help="the connection's name (1-100 characters)")
     parser.add_argument(
         "--endpoint",
         required=required,
@@ -37,8 +38,15 @@ def _connection_args(parser: argparse.ArgumentParser, required: bool) -> None:
     parser.add_argument(
         "--proxy", help='http(s)://[user:password@]host:port (password stored encrypted); "" removes it'
     )
-    parser.add_argument("--rate-limit-per-hour", type=int)
+    parser.add_argument(
+        "--rate-limit-per-hour",
+        type=int,
+        help="at most this many requests an hour (default: PagerDuty's 960 a minute)",
+    )
     _token_args(parser, required)
+
+
+ID_HELP = "the connection's id (run.py connections list)"
 
 
 def _subparser(sub: Any, name: str, help_text: str, epilog: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -53,7 +61,8 @@ def _subparser(sub: Any, name: str, help_text: str, epilog: str, **kwargs: Any) 
     )
 
 
-def add_parsers(commands: Any, epilog: str) -> None:
+def add_parsers(commands: Any, epilogs: Callable[[str], str]) -> None:
+    epilog = epilogs("connections")
     conns = commands.add_parser(
         "connections",
         help="PagerDuty connections saved in the lake database (tokens encrypted with ENCRYPTION_SECRET)",
@@ -63,14 +72,18 @@ def add_parsers(commands: Any, epilog: str) -> None:
     sub = conns.add_subparsers(dest="action", required=True)
     _connection_args(_subparser(sub, "add", "save a connection; prints its id", epilog), required=True)
     _subparser(sub, "list", "every connection, tokens masked", epilog)
-    _subparser(sub, "show", "one connection, token masked", epilog).add_argument("id", type=int)
+    _subparser(sub, "show", "one connection, token masked", epilog).add_argument("id", type=int, help=ID_HELP)
     update = _subparser(
         sub, "update", "change a connection's fields (a new endpoint or proxy needs the token again)", epilog
     )
-    update.add_argument("id", type=int)
+    update.add_argument("id", type=int, help=ID_HELP)
     _connection_args(update, required=False)
-    _subparser(sub, "delete", "forget a connection (needs no secret)", epilog).add_argument("id", type=int)
-    _subparser(sub, "test", "call PagerDuty with a saved connection", epilog).add_argument("id", type=int)
+    _subparser(sub, "delete", "forget a connection (needs no secret)", epilog).add_argument(
+        "id", type=int, help=ID_HELP
+    )
+    _subparser(sub, "test", "call PagerDuty with a saved connection", epilog).add_argument(
+        "id", type=int, help=ID_HELP
+    )
     rotate = _subparser(
         sub,
         "rotate-secret",
@@ -90,10 +103,18 @@ def add_parsers(commands: Any, epilog: str) -> None:
     )
     source.add_argument("--new-secret-stdin", action="store_true", help="read the new secret from stdin")
 
-    pipelines = commands.add_parser("pipelines", help="records of blueprint runs")
+    runs = epilogs("pipelines")
+    pipelines = commands.add_parser(
+        "pipelines",
+        help="records of blueprint runs",
+        epilog=runs,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     psub = pipelines.add_subparsers(dest="action", required=True)
-    psub.add_parser("list", help="the latest runs")
-    psub.add_parser("show", help="one run").add_argument("id", type=int)
+    _subparser(psub, "list", "the latest runs (a running one with its progress)", runs)
+    _subparser(psub, "show", "one run, every field", runs).add_argument(
+        "id", type=int, help="the pipeline's id (run.py pipelines list)"
+    )
 
 
 def _fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,9 +156,15 @@ def manage_command(args: argparse.Namespace, database: Database, settings: Setti
             _print_json(rows[0])
         else:
             for row in rows:
+                progress = (
+                    f"  {row['finished_tasks']}/{row['total_tasks']} tasks, {row['stage']}"
+                    if row["status"] == "TASK_RUNNING" and row["total_tasks"]
+                    else ""
+                )
                 print(
                     f"{row['id']:>5}  {row['status']:<15} {row['began_at']:%Y-%m-%d %H:%M:%S}"
                     f"  {row['blueprint_name']}  incidents={row['incidents']} requests={row['requests']}"
+                    + progress
                     + (f"  {row['message']}" if row["message"] else "")
                 )
         return 0

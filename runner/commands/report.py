@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,11 @@ from ..report import DEFAULT_MONTHS, write_report
 from ..settings import Settings
 
 
-def add_parsers(commands: Any, epilog: str) -> None:
+def add_parsers(commands: Any, epilog: Callable[[str], str]) -> None:
     report = commands.add_parser(
         "report",
         help="write the DORA metrics of the lake in DB_URL as one HTML page that opens offline",
-        epilog=epilog,
+        epilog=epilog("report"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("--out", default="report.html", help="the page to write (default report.html)")

@@ -649,8 +649,12 @@ def test_an_incident_that_reaches_the_listing_late_is_loaded(database, small_sim
     ds = small_sim.dataset
     first = load(small_sim, database, START)
     cut_off = first.stats.next_state.incidents_until
-    late = ds.add_incident(
-        cut_off - timedelta(minutes=3), 1, visible_at=datetime.now(UTC) + timedelta(seconds=1)
+    late = ds.add_incident(  # resolved: no listing of open incidents shows it either
+        cut_off - timedelta(minutes=3),
+        1,
+        "resolved",
+        resolved_at=cut_off - timedelta(minutes=2),
+        visible_at=datetime.now(UTC) + timedelta(seconds=1),
     )
     assert late["id"] not in loaded_incidents(database)
     time.sleep(1.5)

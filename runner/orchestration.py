@@ -372,6 +372,8 @@ def print_metrics(database: Database) -> None:
                 partial=is_partial(month),
                 resolved_incidents=resolved,
                 mttr_seconds=int(seconds),
+                mttr_minutes=int(seconds) // 60,
+                mttr_hours=int(seconds) / 3600,
                 mttr=duration(seconds),
                 level=level,
             )

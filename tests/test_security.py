@@ -428,7 +428,7 @@ def _legacy_rows(database, endpoint: str) -> None:
 def test_old_rows_are_reencrypted_on_first_use(database) -> None:
     _legacy_rows(database, "http://127.0.0.1:9")
     with pytest.raises(SecretError, match="cannot be decrypted"):
-        ConnectionStore(database, store_env("a-wrong-secret")).specs()
+        ConnectionStore(database, store_env("a-wrong-secret-1234")).specs()
     assert stored(database, f"SELECT COUNT(*) FROM {KDF_TABLE}") == [(0,)]  # a wrong secret made no key
     specs = ConnectionStore(database, store_env()).specs()
     assert (specs[1].token, specs[2].token) == (SIM_TOKEN, "other-token")

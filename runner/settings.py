@@ -28,6 +28,8 @@ CONNECTION_TEST_SECONDS = 10.0
 """A connection test answers within this, whatever the endpoint does (each of its two requests gives up
 after 5 s without an answer)."""
 ENV_API_TOKEN = "API_TOKEN"
+MIN_API_TOKEN_LENGTH = 32
+"""API_TOKEN's least length when the server listens beyond loopback."""
 ENV_MAX_CONNECTION_TESTS = "API_MAX_CONNECTION_TESTS"
 ENV_MAX_PIPELINES = "API_MAX_PIPELINES"
 DEFAULT_MAX_CONNECTION_TESTS = 4

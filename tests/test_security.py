@@ -56,7 +56,7 @@ from .helpers import (
 )
 
 AWS_SECRET = "aws-secret-key-9c1d7f3b5e"
-API_TOKEN = "api-token-for-tests-3141"
+API_TOKEN = "api-token-for-tests-3141-5926-5358979"
 
 
 # ------------------------------------------------------------------------------------------------ helpers

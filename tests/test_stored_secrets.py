@@ -155,14 +155,16 @@ def test_secrets_have_a_minimum_strength(database, sim) -> None:
             ENCRYPTION_SECRET=secret,
         )
         assert added.returncode == 2 and "at least 16 characters" in added.stderr, repr(secret)
-    assert stored(database, "SELECT COUNT(*) FROM _tool_pagerduty_connections") == [(0,)]
+    with database.connect() as conn, conn.cursor() as cur:  # refused before anything was written
+        cur.execute("SHOW DATABASES LIKE %s", (database.name,))
+        assert cur.fetchall() == ()
 
     env = {k: v for k, v in os.environ.items() if k != "API_TOKEN"}
     env.update(DB_URL=db_url(database), ENCRYPTION_SECRET=SECRET)
-    for extra in (
-        {"API_TOKEN": "t" * 31},
-        {"API_TOKEN": " " * 40},
-        {"API_TOKEN": "t" * 32, "ENCRYPTION_SECRET": " " * 20},
+    for extra, message in (
+        ({"API_TOKEN": "t" * 31}, "at least 32 characters"),
+        ({"API_TOKEN": " " * 40}, "blank"),
+        ({"API_TOKEN": "t" * 32, "ENCRYPTION_SECRET": " " * 20}, "at least 16 characters"),
     ):
         port = free_port()
         refused = subprocess.run(
@@ -172,10 +174,20 @@ def test_secrets_have_a_minimum_strength(database, sim) -> None:
             text=True,
             timeout=60,
         )
-        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, (
-            extra,
-            refused.stderr,
-        )
-        assert ("32 characters" if "ENCRYPTION_SECRET" not in extra else "16 characters") in refused.stderr
+        assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert message in refused.stderr
     proc, base = serve(database, "--host", "0.0.0.0", API_TOKEN="t" * 32)
     stop(proc)
+
+
+def test_no_docs_page_loads_scripts_from_elsewhere(database) -> None:
+    """/swagger loaded Swagger UI from a CDN, unpinned, inside the API's origin: gone. The OpenAPI document
+    stays (behind API_TOKEN when it is set)."""
+    proc, base = serve(database)
+    try:
+        assert requests.get(f"{base}/swagger", timeout=10).status_code == 404
+        document = requests.get(f"{base}/openapi.json", timeout=10)
+        assert document.status_code == 200 and "/blueprints" in document.json()["paths"]
+        assert "jsdelivr" not in document.text and "unpkg" not in document.text
+    finally:
+        stop(proc)

@@ -3,7 +3,8 @@
 Connections: POST/GET /plugins/pagerduty/connections, GET/PATCH/DELETE /plugins/pagerduty/connections/{id},
 POST /plugins/pagerduty/test, POST /plugins/pagerduty/connections/{id}/test. Blueprints: POST/GET
 /blueprints, GET/PATCH/DELETE /blueprints/{id}, POST /blueprints/{id}/trigger, GET /blueprints/{id}/pipelines.
-Pipelines: GET /pipelines, GET /pipelines/{id}. GET /ping. OpenAPI at /openapi.json, docs at /swagger.
+Pipelines: GET /pipelines, GET /pipelines/{id}. GET /ping. OpenAPI at /openapi.json (no interactive docs
+page: one would load scripts from a CDN inside the API's origin).
 
 Who may call it is settled before any route (runner/api/guard.py): without API_TOKEN, loopback Hosts only;
 with it, the bearer token; cross-site state changes never; bodies up to 1 MB. Limits (runner/api/settings.py):
@@ -145,7 +146,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
         title="pagerduty-dora: DevLake-compatible API",
         version="1.0.0",
         description=__doc__,
-        docs_url="/swagger",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )

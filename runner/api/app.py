@@ -57,9 +57,10 @@ BLUEPRINT_FIELDS = {
 
 
 class ConnectionBody(BaseModel):
-    """A PagerDuty connection as DevLake's API takes it."""
+    """A PagerDuty connection as DevLake's API takes it. Strict: an integer is a JSON integer (not `true`,
+    not "5"), a string a JSON string."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=100)
     endpoint: str = Field(
         max_length=255,
@@ -77,10 +78,19 @@ class ConnectionBody(BaseModel):
     rateLimitPerHour: Optional[int] = Field(default=None, ge=0, le=1_000_000)
 
 
-class ConnectionPatch(BaseModel):
-    """Fields to change. A new endpoint or proxy needs the token too; `proxy: null` or "" removes it."""
+READ_ONLY_FIELDS = {"id", "createdAt", "updatedAt"}
+"""Fields GET shows that a PATCH may send back (DevLake clients send the object they read): ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class ConnectionPatch(BaseModel):
+    """Fields to change. A new endpoint or proxy needs the token too; `proxy: null` or "" removes it. The
+    object GET returned may be sent back as it is: its read-only fields are ignored, and the masked token
+    (and proxy password) mean "unchanged"."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: Optional[int] = Field(default=None, description="read-only; ignored")
+    createdAt: Optional[str] = Field(default=None, description="read-only; ignored")
+    updatedAt: Optional[str] = Field(default=None, description="read-only; ignored")
     name: Optional[str] = Field(default=None, min_length=1, max_length=100)
     endpoint: Optional[str] = Field(default=None, max_length=255)
     token: Optional[str] = Field(default=None, min_length=1, max_length=1000)
@@ -219,7 +229,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     @app.patch("/plugins/pagerduty/connections/{connection_id}")
     def patch_connection(connection_id: int, body: ConnectionPatch) -> dict[str, Any]:
         """Change fields; a new endpoint or proxy needs the token too (400 without it)."""
-        connections.update(connection_id, body.model_dump(exclude_unset=True))
+        connections.update(connection_id, body.model_dump(exclude_unset=True, exclude=READ_ONLY_FIELDS))
         return connections.public(connection_id)[0]
 
     @app.delete("/plugins/pagerduty/connections/{connection_id}")

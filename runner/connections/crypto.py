@@ -247,6 +247,6 @@ def store_params(cur, params: KdfParams, key_check: str, now, replace: bool = Fa
     )
 
 
-def mask(token: str) -> str:
-    """How a token is shown: never in full, never enough to use."""
-    return "*" * 8 if token else ""
+MASK = "********"
+"""How a saved token (and a proxy's password) is shown: never in full, never enough to use. Sent back (a
+DevLake client PATCHes the object it read), it means "unchanged"."""

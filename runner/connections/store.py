@@ -29,6 +29,7 @@ from .crypto import (
     BINDING_VERSION,
     KDF_DDL,
     KDF_TABLE,
+    MASK,
     Binding,
     Cipher,
     KdfParams,
@@ -75,15 +76,15 @@ def mask_url(url: Optional[str]) -> Optional[str]:
     if not url:
         return url
     if is_sealed(url):
-        return "********"
+        return MASK
     try:
         parts = urlsplit(url)
         if parts.password is None and parts.username is None:
             return url
         port = parts.port
     except ValueError:
-        return "********"
-    netloc = f"{parts.username}:********@{parts.hostname}" + (f":{port}" if port else "")
+        return MASK
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{port}" if port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -235,6 +236,8 @@ class ConnectionStore:
 
     def add(self, fields: dict[str, Any]) -> int:
         """Save a connection (token used exactly as given); returns its id."""
+        if fields.get("token") == MASK:
+            raise InputError(f"token: {MASK} is how a saved token is shown, not a token; send the token")
         policy = endpoint_policy(self.environ)
         spec = validate_connection({**fields, "id": 1}, "connection", policy=policy, resolve=True)
         secret = encryption_secret(self.environ)
@@ -256,7 +259,8 @@ class ConnectionStore:
     def update(self, conn_id: int, changes: dict[str, Any]) -> None:
         """Change the fields in `changes` (a value of None leaves a field as it is, except `proxy`, which
         None or "" removes). A new endpoint or proxy needs the token too: a saved token is never sent
-        anywhere but where it was saved for."""
+        anywhere but where it was saved for. Values as `public` shows them (the token's mask, the proxy with
+        its password masked) mean "unchanged", so an object read and sent back changes nothing."""
         secret = encryption_secret(self.environ)
         policy = endpoint_policy(self.environ)
         with self._conn() as conn:
@@ -264,6 +268,8 @@ class ConnectionStore:
             with _transaction(conn) as cur:
                 (current,) = self._rows(cur, conn_id, lock=True)
                 new_token = changes.get("token")
+                if new_token == MASK:
+                    new_token = None
                 if new_token is None:
                     token, proxy = self._open(cipher, current)
                 else:
@@ -272,7 +278,7 @@ class ConnectionStore:
                 if endpoint is None:
                     endpoint = current["endpoint"]
                 new_proxy = proxy
-                if "proxy" in changes:
+                if "proxy" in changes and changes["proxy"] != mask_url(proxy):
                     new_proxy = check_proxy_url(changes["proxy"], "connection.proxy", policy, resolve=True)
                 moved = (isinstance(endpoint, str) and endpoint.strip() != current["endpoint"]) or (
                     new_proxy != proxy
@@ -322,7 +328,7 @@ class ConnectionStore:
                 "endpoint": row["endpoint"],
                 "proxy": self._shown_proxy(row),
                 "rateLimitPerHour": row["rate_limit_per_hour"],
-                "token": "********",
+                "token": MASK,
                 "createdAt": row["created_at"].isoformat(),
                 "updatedAt": row["updated_at"].isoformat(),
             }
@@ -339,7 +345,7 @@ class ConnectionStore:
                 cipher = self._cipher(conn, secret)
             plain = self._open_proxy(cipher, row)
         except InputError:
-            return "********"
+            return MASK
         return mask_url(plain)
 
     def spec(self, conn_id: int) -> ConnectionSpec:

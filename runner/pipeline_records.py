@@ -15,6 +15,7 @@ from typing import Any, Optional
 import pymysql
 
 from ingestion.database import Database
+from ingestion.pagerduty.upstream import printable
 
 from .errors import InputError
 from .lake_tables import connect_with_table, utc_now
@@ -124,7 +125,11 @@ class PipelineRecord:
         requests: int = 0,
         dbt_result: Optional[str] = None,
     ) -> None:
-        """The run's outcome; the record is no longer this process's."""
+        """The run's outcome; the record is no longer this process's. The message is kept on one line
+        without control characters (it may quote an exception, and `pipelines list` prints it to a
+        terminal)."""
+        if message is not None:
+            message = printable(message)
         try:
             with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
                 cur.execute(
@@ -196,6 +201,9 @@ def list_pipelines(
             f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}`{clause} ORDER BY id DESC LIMIT %s", (*args, limit)
         )
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+    for row in rows:  # records written by earlier versions may hold control characters
+        if row["message"] is not None:
+            row["message"] = printable(row["message"])
     if pipeline_id is not None and not rows:
         raise UnknownPipeline(f"no pipeline with id {pipeline_id}")
     return rows

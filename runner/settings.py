@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ingestion.database import DEFAULT_DB_URL, Database, parse_db_url
-from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV, EndpointPolicy, policy_from_env
+from ingestion.pagerduty.endpoints import (
+    ALLOW_HTTP_ENV,
+    ALLOW_PRIVATE_ENV,
+    ALLOW_PRIVATE_PROXY_ENV,
+    EndpointPolicy,
+    policy_from_env,
+)
 from ingestion.raw_store import BULK_LOAD_ENV, BULK_LOAD_MODES
 
 from .errors import InputError
@@ -68,7 +74,8 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ),
     (ENV_MAX_PIPELINES, f"serve: pipelines running at once (default {DEFAULT_MAX_PIPELINES}; more get 429)"),
     (ALLOW_HTTP_ENV, "1: plain http endpoints on any host (default: https; http on loopback only)"),
-    (ALLOW_PRIVATE_ENV, "1: endpoints and proxies on private, link-local or reserved addresses"),
+    (ALLOW_PRIVATE_ENV, "1: endpoints on private, link-local or reserved addresses (API gateways)"),
+    (ALLOW_PRIVATE_PROXY_ENV, "1: proxies on private, link-local or reserved addresses (corporate proxies)"),
     (BULK_LOAD_ENV, "insert: write raw rows with INSERTs even where the server takes LOAD DATA LOCAL INFILE"),
 )
 

@@ -83,6 +83,8 @@ class PipelineRecord:
     id: int
     owner: str = ""
     _conn: Any = field(default=None, repr=False)
+    skipped_ticks: int = 0
+    """Scheduled ticks skipped while this pipeline ran (said in its message when it finishes)."""
 
     @classmethod
     def begin(
@@ -128,6 +130,9 @@ class PipelineRecord:
         """The run's outcome; the record is no longer this process's. The message is kept on one line
         without control characters (it may quote an exception, and `pipelines list` prints it to a
         terminal)."""
+        if self.skipped_ticks:
+            note = f"{self.skipped_ticks} scheduled tick(s) skipped while this pipeline ran"
+            message = f"{message}; {note}" if message else note
         if message is not None:
             message = printable(message)
         try:

@@ -30,6 +30,10 @@ NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
 
 MAX_BODY_BYTES = 1_000_000
 """Request bodies over this answer 413, whether sent with Content-Length or chunked."""
+HEADER_TIMEOUT_SECONDS = 10.0
+"""A request's line and headers must arrive within this of its first byte, or the connection is closed."""
+BODY_TIMEOUT_SECONDS = 20.0
+"""A request's body must arrive within this of its headers (1 MB at 50 kB/s), or the connection is closed."""
 CONNECTION_TEST_SECONDS = 10.0
 """A connection test answers within this, whatever the endpoint does (each of its two requests gives up
 after 5 s without an answer)."""
@@ -38,8 +42,12 @@ MIN_API_TOKEN_LENGTH = 32
 """API_TOKEN's least length when the server listens beyond loopback."""
 ENV_MAX_CONNECTION_TESTS = "API_MAX_CONNECTION_TESTS"
 ENV_MAX_PIPELINES = "API_MAX_PIPELINES"
+ENV_MAX_BLUEPRINTS = "API_MAX_BLUEPRINTS"
+ENV_MAX_CONNECTIONS = "API_MAX_CONNECTIONS"
 DEFAULT_MAX_CONNECTION_TESTS = 4
 DEFAULT_MAX_PIPELINES = 4
+DEFAULT_MAX_BLUEPRINTS = 200
+DEFAULT_MAX_CONNECTIONS = 500
 
 
 def _limit(environ: Mapping[str, str], name: str, default: int, ceiling: int) -> int:
@@ -73,6 +81,12 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         f"serve: connection tests at once (default {DEFAULT_MAX_CONNECTION_TESTS}; more get 429)",
     ),
     (ENV_MAX_PIPELINES, f"serve: pipelines running at once (default {DEFAULT_MAX_PIPELINES}; more get 429)"),
+    (ENV_MAX_BLUEPRINTS, f"serve: blueprints kept (default {DEFAULT_MAX_BLUEPRINTS}; more get 400)"),
+    (
+        ENV_MAX_CONNECTIONS,
+        f"serve: open connections (default {DEFAULT_MAX_CONNECTIONS}; past it the longest-waiting client's is"
+        " closed)",
+    ),
     (ALLOW_HTTP_ENV, "1: plain http endpoints on any host (default: https; http on loopback only)"),
     (ALLOW_PRIVATE_ENV, "1: endpoints on private, link-local or reserved addresses (API gateways)"),
     (ALLOW_PRIVATE_PROXY_ENV, "1: proxies on private, link-local or reserved addresses (corporate proxies)"),
@@ -101,6 +115,8 @@ class ServerSettings:
     api_token: Optional[str] = None
     max_connection_tests: int = DEFAULT_MAX_CONNECTION_TESTS
     max_pipelines: int = DEFAULT_MAX_PIPELINES
+    max_blueprints: int = DEFAULT_MAX_BLUEPRINTS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ServerSettings:
@@ -108,6 +124,8 @@ class ServerSettings:
             api_token=environ.get(ENV_API_TOKEN) or None,
             max_connection_tests=_limit(environ, ENV_MAX_CONNECTION_TESTS, DEFAULT_MAX_CONNECTION_TESTS, 64),
             max_pipelines=_limit(environ, ENV_MAX_PIPELINES, DEFAULT_MAX_PIPELINES, 64),
+            max_blueprints=_limit(environ, ENV_MAX_BLUEPRINTS, DEFAULT_MAX_BLUEPRINTS, 100_000),
+            max_connections=_limit(environ, ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 10_000),
         )
 
 

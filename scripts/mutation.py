@@ -314,8 +314,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "API: the scheduler fires disabled blueprints",
         "runner/api/scheduler.py",
-        'if blueprint.get("enable") is False or blueprint.get("isManual", True) or is_manual(cron):',
-        'if blueprint.get("isManual", True) or is_manual(cron):',
+        'if blueprint.get("enable", True) is not True or blueprint.get("isManual", True) is not False:',
+        'if blueprint.get("isManual", True) is not False:',
         ("tests/test_api.py::test_cron_blueprint_fires_on_its_own",),
     ),
     Fault(

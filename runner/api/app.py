@@ -32,7 +32,8 @@ from ..errors import InputError
 from ..output import out
 from ..pipeline_records import UnknownPipeline, fail_abandoned, list_pipelines
 from ..settings import CONNECTION_TEST_SECONDS, ENCRYPTION_SECRET_ENV, MAX_BODY_BYTES, Settings
-from .blueprint_store import BlueprintStore, UnknownBlueprint, body_of
+from .blueprint_body import check_fields, check_json
+from .blueprint_store import UnknownBlueprint, body_of
 from .connection_tests import ConnectionTester, TooManyTests
 from .guard import Guard
 from .pipeline_runner import AlreadyRunning, PipelineRunner, TooManyPipelines, validate_body
@@ -119,9 +120,11 @@ def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
 def _check_blueprint(body: Any, database: Database, settings: Settings) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InputError("body: expected a JSON object")
+    check_json(body)  # depth and Unicode first: a message may then name any key
     unknown = sorted(set(body) - BLUEPRINT_FIELDS)
     if unknown:
-        raise InputError(f"body: unknown field(s) {', '.join(unknown)}")
+        raise InputError(f"body: unknown field(s) {', '.join(name[:64] for name in unknown[:10])}")
+    check_fields(body)  # JSON types and sizes: what is saved can be read back and is what it says
     # every field checked, cronConfig included (400 with why)
     blueprint = validate_body(body, database, settings)
     return {**body, "name": blueprint.name}
@@ -133,8 +136,10 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     environ = settings.environ
     api_token = settings.server.api_token
     connections = ConnectionStore(database, environ)
-    blueprints = BlueprintStore(database)
     runner = PipelineRunner(database, settings)
+    blueprints = (
+        runner.blueprints
+    )  # one store, one cache of parsed blueprints, for the routes and the schedule
     scheduler = Scheduler(runner)
     tester = ConnectionTester(settings.server.max_connection_tests, CONNECTION_TEST_SECONDS)
 

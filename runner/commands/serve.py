@@ -13,7 +13,14 @@ from ingestion.pagerduty.endpoints import is_loopback_host
 from ..connections.crypto import check_secret
 from ..errors import InputError
 from ..output import out
-from ..settings import ENCRYPTION_SECRET_ENV, ENV_API_TOKEN, MIN_API_TOKEN_LENGTH, Settings
+from ..settings import (
+    BODY_TIMEOUT_SECONDS,
+    ENCRYPTION_SECRET_ENV,
+    ENV_API_TOKEN,
+    HEADER_TIMEOUT_SECONDS,
+    MIN_API_TOKEN_LENGTH,
+    Settings,
+)
 
 
 def add_parsers(commands: Any, epilog: str) -> None:
@@ -62,6 +69,7 @@ def serve_command(args: argparse.Namespace, database: Database, settings: Settin
     import uvicorn  # imported late: only this command needs the web server
 
     from ..api.app import create_app
+    from ..api.slow_clients import guarded_protocol
 
     check_server_secrets(args.host, settings)
     if not 0 <= args.port <= 65535:
@@ -72,8 +80,17 @@ def serve_command(args: argparse.Namespace, database: Database, settings: Settin
         f"serving DevLake's API on http://{args.host}:{args.port} (OpenAPI document: /openapi.json)",
         event="serve",
     )
-    # a client that keeps a request open must not hold the server when it is told to stop
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=3)
+    # a client that keeps a request open must not hold the server when it is told to stop, nor slow clients
+    # hold it at all (api/slow_clients.py)
+    protocol = guarded_protocol(settings.server.max_connections, HEADER_TIMEOUT_SECONDS, BODY_TIMEOUT_SECONDS)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_graceful_shutdown=3,
+        http=protocol,
+    )
     # stopped (SIGINT/SIGTERM): do not wait for pipelines in flight, whose thread pools would hold the
     # interpreter open; record them as failed and leave at once
     app.state.runner.abandon()

@@ -206,9 +206,10 @@ def list_pipelines(
             f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}`{clause} ORDER BY id DESC LIMIT %s", (*args, limit)
         )
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cur.fetchall()]
-    for row in rows:  # records written by earlier versions may hold control characters
-        if row["message"] is not None:
-            row["message"] = printable(row["message"])
+    for row in rows:  # the database is not trusted to hold only what this version wrote
+        for column in ("blueprint_name", "message"):
+            if row[column] is not None:
+                row[column] = printable(row[column])
     if pipeline_id is not None and not rows:
         raise UnknownPipeline(f"no pipeline with id {pipeline_id}")
     return rows

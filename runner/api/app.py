@@ -137,9 +137,8 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     api_token = settings.server.api_token
     connections = ConnectionStore(database, environ)
     runner = PipelineRunner(database, settings)
-    blueprints = (
-        runner.blueprints
-    )  # one store, one cache of parsed blueprints, for the routes and the schedule
+    # one store, and one cache of parsed blueprints, for the routes and the schedule
+    blueprints = runner.blueprints
     scheduler = Scheduler(runner)
     tester = ConnectionTester(settings.server.max_connection_tests, CONNECTION_TEST_SECONDS)
 

@@ -16,6 +16,7 @@ from typing import Any, Optional
 import pymysql
 
 from ingestion.database import Database
+from ingestion.pagerduty.upstream import printable
 
 from .errors import InputError
 from .lake_tables import connect_with_table, utc_now
@@ -101,6 +102,8 @@ class PipelineRecord:
     id: int
     owner: str = ""
     _conn: Any = field(default=None, repr=False)
+    skipped_ticks: int = 0
+    """Scheduled ticks skipped while this pipeline ran (said in its message when it finishes)."""
 
     @classmethod
     def begin(
@@ -169,7 +172,14 @@ class PipelineRecord:
         requests: int = 0,
         dbt_result: Optional[str] = None,
     ) -> None:
-        """The run's outcome; the record is no longer this process's."""
+        """The run's outcome; the record is no longer this process's. The message is kept on one line
+        without control characters (it may quote an exception, and `pipelines list` prints it to a
+        terminal)."""
+        if self.skipped_ticks:
+            note = f"{self.skipped_ticks} scheduled tick(s) skipped while this pipeline ran"
+            message = f"{message}; {note}" if message else note
+        if message is not None:
+            message = printable(message)
         try:
             with self.database.connect(self.database.name) as conn, conn.cursor() as cur:
                 cur.execute(
@@ -266,6 +276,10 @@ def list_pipelines(
             f"SELECT {', '.join(_COLUMNS)} FROM `{TABLE}`{clause} ORDER BY id DESC LIMIT %s", (*args, limit)
         )
         rows = [dict(zip(_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+    for row in rows:  # the database is not trusted to hold only what this version wrote
+        for column in ("blueprint_name", "message"):
+            if row[column] is not None:
+                row[column] = printable(row[column])
     if pipeline_id is not None and not rows:
         raise UnknownPipeline(f"no pipeline with id {pipeline_id}")
     return rows

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ingestion.database import DEFAULT_DB_URL, Database, parse_db_url
-from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV, EndpointPolicy, policy_from_env
+from ingestion.pagerduty.endpoints import (
+    ALLOW_HTTP_ENV,
+    ALLOW_PRIVATE_ENV,
+    ALLOW_PRIVATE_PROXY_ENV,
+    EndpointPolicy,
+    policy_from_env,
+)
 from ingestion.raw_store import BULK_LOAD_ENV, BULK_LOAD_MODES
 
 from .errors import InputError
@@ -24,14 +30,24 @@ NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
 
 MAX_BODY_BYTES = 1_000_000
 """Request bodies over this answer 413, whether sent with Content-Length or chunked."""
+HEADER_TIMEOUT_SECONDS = 10.0
+"""A request's line and headers must arrive within this of its first byte, or the connection is closed."""
+BODY_TIMEOUT_SECONDS = 20.0
+"""A request's body must arrive within this of its headers (1 MB at 50 kB/s), or the connection is closed."""
 CONNECTION_TEST_SECONDS = 10.0
 """A connection test answers within this, whatever the endpoint does (each of its two requests gives up
 after 5 s without an answer)."""
 ENV_API_TOKEN = "API_TOKEN"
+MIN_API_TOKEN_LENGTH = 32
+"""API_TOKEN's least length when the server listens beyond loopback."""
 ENV_MAX_CONNECTION_TESTS = "API_MAX_CONNECTION_TESTS"
 ENV_MAX_PIPELINES = "API_MAX_PIPELINES"
+ENV_MAX_BLUEPRINTS = "API_MAX_BLUEPRINTS"
+ENV_MAX_CONNECTIONS = "API_MAX_CONNECTIONS"
 DEFAULT_MAX_CONNECTION_TESTS = 4
 DEFAULT_MAX_PIPELINES = 4
+DEFAULT_MAX_BLUEPRINTS = 200
+DEFAULT_MAX_CONNECTIONS = 500
 
 
 def _limit(environ: Mapping[str, str], name: str, default: int, ceiling: int) -> int:
@@ -65,8 +81,15 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         f"serve: connection tests at once (default {DEFAULT_MAX_CONNECTION_TESTS}; more get 429)",
     ),
     (ENV_MAX_PIPELINES, f"serve: pipelines running at once (default {DEFAULT_MAX_PIPELINES}; more get 429)"),
+    (ENV_MAX_BLUEPRINTS, f"serve: blueprints kept (default {DEFAULT_MAX_BLUEPRINTS}; more get 400)"),
+    (
+        ENV_MAX_CONNECTIONS,
+        f"serve: open connections (default {DEFAULT_MAX_CONNECTIONS}; past it the longest-waiting client's is"
+        " closed)",
+    ),
     (ALLOW_HTTP_ENV, "1: plain http endpoints on any host (default: https; http on loopback only)"),
-    (ALLOW_PRIVATE_ENV, "1: endpoints and proxies on private, link-local or reserved addresses"),
+    (ALLOW_PRIVATE_ENV, "1: endpoints on private, link-local or reserved addresses (API gateways)"),
+    (ALLOW_PRIVATE_PROXY_ENV, "1: proxies on private, link-local or reserved addresses (corporate proxies)"),
     (BULK_LOAD_ENV, "insert: write raw rows with INSERTs even where the server takes LOAD DATA LOCAL INFILE"),
 )
 
@@ -93,6 +116,8 @@ class ServerSettings:
     api_token: Optional[str] = None
     max_connection_tests: int = DEFAULT_MAX_CONNECTION_TESTS
     max_pipelines: int = DEFAULT_MAX_PIPELINES
+    max_blueprints: int = DEFAULT_MAX_BLUEPRINTS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ServerSettings:
@@ -100,6 +125,8 @@ class ServerSettings:
             api_token=environ.get(ENV_API_TOKEN) or None,
             max_connection_tests=_limit(environ, ENV_MAX_CONNECTION_TESTS, DEFAULT_MAX_CONNECTION_TESTS, 64),
             max_pipelines=_limit(environ, ENV_MAX_PIPELINES, DEFAULT_MAX_PIPELINES, 64),
+            max_blueprints=_limit(environ, ENV_MAX_BLUEPRINTS, DEFAULT_MAX_BLUEPRINTS, 100_000),
+            max_connections=_limit(environ, ENV_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS, 10_000),
         )
 
 

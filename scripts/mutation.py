@@ -323,8 +323,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "API: the scheduler fires disabled blueprints",
         "runner/api/scheduler.py",
-        'if blueprint.get("enable") is False or blueprint.get("isManual", True) or is_manual(cron):',
-        'if blueprint.get("isManual", True) or is_manual(cron):',
+        'if blueprint.get("enable", True) is not True or blueprint.get("isManual", True) is not False:',
+        'if blueprint.get("isManual", True) is not False:',
         ("tests/test_api.py::test_cron_blueprint_fires_on_its_own",),
     ),
     Fault(
@@ -538,6 +538,89 @@ FAULTS: tuple[Fault, ...] = (
         "        where {{ in_load_window('load_seq', fingerprint_vars) }} and incident_id is not null",
         "        where 1 = 0 and incident_id is not null",
         ("tests/test_end_to_end.py::test_log_entries_alone_mark_an_incident_changed",),
+    ),
+    # ---- API security, round 3
+    Fault(
+        "round 3: the token's authenticated data leaves out the proxy",
+        "runner/connections/crypto.py",
+        '        parts.append(binding.proxy or "")\n',
+        "        pass\n",
+        ("tests/test_stored_secrets.py::test_proxy_and_name_are_bound_to_the_token",),
+    ),
+    Fault(
+        "round 3: the authenticated data leaves out the connection's name",
+        "runner/connections/crypto.py",
+        "field, str(int(binding.connection_id)), binding.name]",
+        "field, str(int(binding.connection_id))]",
+        ("tests/test_stored_secrets.py::test_proxy_and_name_are_bound_to_the_token",),
+    ),
+    Fault(
+        "round 3: the upgrade does not record that it ran (the key check is left as it was)",
+        "runner/connections/store.py",
+        "            store_params(cur, params, cipher.key_check(params), utc_now(), replace=True)\n"
+        "        return count",
+        "        return count",
+        ("tests/test_stored_secrets.py::test_the_previous_binding_is_upgraded_once",),
+    ),
+    Fault(
+        "round 3: connections resolve the name again instead of connecting to the checked address",
+        "ingestion/pagerduty/pinned.py",
+        "    class PinnedHTTPConnection(HTTPConnection):\n        def _new_conn(self) -> socket.socket:\n"
+        "            return _connect(self, addresses)",
+        "    class PinnedHTTPConnection(HTTPConnection):\n        def _new_conn(self) -> socket.socket:\n"
+        "            return super()._new_conn()",
+        ("tests/test_upstream.py::test_a_name_is_resolved_once_and_that_address_connected_to",),
+    ),
+    Fault(
+        "round 3: the addresses a name resolves to are connected to unchecked",
+        "ingestion/pagerduty/endpoints.py",
+        "    if not all(_allowed(address, allow_private) for address in found):",
+        "    if False:",
+        ("tests/test_upstream.py::test_a_name_is_resolved_once_and_that_address_connected_to",),
+    ),
+    Fault(
+        "round 3: IPv4-compatible and translated IPv6 addresses not unpacked",
+        "ingestion/pagerduty/endpoints.py",
+        '        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)\n',
+        "",
+        ("tests/test_upstream.py::test_ipv4_inside_ipv6_is_judged_by_the_ipv4_rules",),
+    ),
+    Fault(
+        "round 3: the masked token sent back is saved as the token",
+        "runner/connections/store.py",
+        "                if new_token == MASK:\n",
+        "                if False:\n",
+        ("tests/test_api.py::test_a_connection_read_and_sent_back_keeps_its_token",),
+    ),
+    Fault(
+        "round 3: the masked proxy sent back is saved as the proxy",
+        "runner/connections/store.py",
+        'if "proxy" in changes and changes["proxy"] != mask_url(proxy):',
+        'if "proxy" in changes:',
+        ("tests/test_api.py::test_a_connection_read_and_sent_back_keeps_its_token",),
+    ),
+    Fault(
+        "round 3: an error body's text reaches the pipeline's message",
+        "ingestion/pagerduty/upstream.py",
+        '    return f"HTTP {status // 100}xx ({kind}{detail})"',
+        '    return f"HTTP {status // 100}xx ({kind}{detail}): {body.decode()}"',
+        ("tests/test_upstream.py::test_an_error_body_is_never_echoed_to_api_callers",),
+    ),
+    Fault(
+        "round 3: blueprints saved however deep",
+        "runner/api/blueprint_body.py",
+        "        if depth > MAX_DEPTH:",
+        "        if False:",
+        (
+            "tests/test_stored_input.py::test_deep_and_lone_surrogate_blueprints_are_refused_and_never_break_listing",
+        ),
+    ),
+    Fault(
+        "round 3: no deadline for a request's headers",
+        "runner/api/slow_clients.py",
+        '{"headers": self.header_seconds, "body": self.body_seconds}',
+        '{"body": self.body_seconds}',
+        ("tests/test_stored_input.py::test_slow_clients_are_cut_off_and_ping_keeps_answering",),
     ),
 )
 

@@ -13,6 +13,8 @@ from datetime import datetime
 import pytest
 import requests
 
+from runner.connections.store import ConnectionStore
+
 from .helpers import (
     ROOT,
     SECRET,
@@ -337,3 +339,39 @@ def test_stopping_mid_pipeline_is_prompt_and_recorded(database, sim, tmp_path) -
         )
     ]
     assert list(tmp_path.iterdir()) == []  # nor any of its incident data in the temp directory
+
+
+def test_a_connection_read_and_sent_back_keeps_its_token(api, database, simulator) -> None:
+    """DevLake clients PATCH back the object they read: the masked token (and proxy password) mean
+    "unchanged", and the read-only fields are ignored; the next run uses the real token."""
+    small = simulator(seed=52, size=40, services=2, days=30)
+    conn_url = f"{api}/plugins/pagerduty/connections"
+    assert requests.post(conn_url, json={"name": "pd", "endpoint": small.url, "token": SIM_TOKEN}).ok
+    shown = requests.get(f"{conn_url}/1").json()
+    assert shown["token"] == "********"
+    only_token = requests.patch(f"{conn_url}/1", json={"name": "pd", "token": shown["token"]})
+    assert only_token.status_code == 200, only_token.text
+    whole = requests.patch(f"{conn_url}/1", json=shown)
+    assert whole.status_code == 200, whole.text
+    assert {k: v for k, v in whole.json().items() if k != "updatedAt"} == {
+        k: v for k, v in shown.items() if k != "updatedAt"
+    }
+    blueprint = requests.post(f"{api}/blueprints", json=SEED_BLUEPRINT).json()
+    pipeline = requests.post(f"{api}/blueprints/{blueprint['id']}/trigger").json()
+    done = wait_for_pipeline(api, pipeline["id"])
+    assert done["status"] == "TASK_COMPLETED" and done["incidents"] == 40, (
+        done
+    )  # the simulator took the token
+
+    proxy = "http://proxy-user:proxy-pass-31@127.0.0.1:3128"
+    assert requests.post(
+        conn_url, json={"name": "px", "endpoint": small.url, "token": "second-token", "proxy": proxy}
+    ).ok
+    shown = requests.get(f"{conn_url}/2").json()
+    assert shown["proxy"] == "http://proxy-user:********@127.0.0.1:3128"
+    assert requests.patch(f"{conn_url}/2", json=shown).status_code == 200
+    saved = ConnectionStore(database, {"ENCRYPTION_SECRET": SECRET}).spec(2)
+    assert (saved.token, saved.proxy) == ("second-token", proxy)
+
+    masked = requests.post(conn_url, json={"name": "m", "endpoint": small.url, "token": "********"})
+    assert masked.status_code == 400 and "token" in masked.json()["message"]

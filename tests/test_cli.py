@@ -240,7 +240,7 @@ def test_invalid_blueprints_exit_2_and_touch_nothing(tmp_path, database, sim, ch
 
 def test_run_without_connections_file_and_none_saved(tmp_path, database, sim) -> None:
     bp = write_json(tmp_path / "blueprint.json", SEED_BLUEPRINT)
-    result = run_cli(database, "run", "--blueprint", bp, env={"ENCRYPTION_SECRET": "some-secret-123"})
+    result = run_cli(database, "run", "--blueprint", bp, env={"ENCRYPTION_SECRET": "some-secret-1234"})
     assert result.returncode == 2
     assert "no PagerDuty connection with id 1" in result.stderr
     with database.connect() as conn, conn.cursor() as cur:

@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
-from . import settings
-from .endpoints import EndpointPolicy, policy_from_env
+from . import settings, upstream
+from .endpoints import EndpointPolicy, EndpointRefused, IPAddress, policy_from_env
+from .pinned import PinnedAdapter
 
 
 class PagerDutyError(Exception):
@@ -93,7 +93,7 @@ def _unreachable(exc: BaseException) -> Optional[str]:
     """'connection refused' or 'name not resolved' when that is why a request failed, else None."""
     text = repr(exc).lower()
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.Timeout):
-        if "name or service not known" in text or "nodename nor servname" in text or "resolution" in text:
+        if any(words in text for words in ("does not resolve", "name or service not known", "resolution")):
             return "name not resolved"
         if "connection refused" in text or "errno 111" in text:
             return "connection refused"
@@ -164,8 +164,9 @@ def _reset_seconds(response: requests.Response) -> Optional[float]:
         return None
 
 
-class _GuardedAdapter(HTTPAdapter):
-    """Every request, retries included, passes the rate limiter and is counted; bodies are read with a cap."""
+class _GuardedAdapter(PinnedAdapter):
+    """Every request, retries included, passes the rate limiter and is counted; bodies are read with a cap;
+    connections go only to addresses the endpoint policy checked (pinned.py)."""
 
     def __init__(
         self, limiter: RateLimiter, count: Callable[[], None], max_bytes: int, **kwargs: Any
@@ -261,13 +262,19 @@ class PagerDutyClient:
         self._proxy = proxy
         self._checked = False
         self._cancelled = threading.Event()
+        self._secrets = (token, urlsplit(proxy).password if proxy else None)
         self._headers = {
             "Authorization": f"Token token={token}",
             "Accept": settings.ACCEPT_HEADER,
             "Accept-Encoding": "gzip",
         }
         self._adapter = _GuardedAdapter(
-            self.limiter, self._count, max_response_bytes, pool_maxsize=self.concurrency + 2
+            self.limiter,
+            self._count,
+            max_response_bytes,
+            addresses=self._addresses,
+            proxy_addresses=lambda host, port: self._addresses(host, port, proxy=True),
+            pool_maxsize=self.concurrency + 2,
         )
         self._local = threading.local()
 
@@ -347,6 +354,8 @@ class PagerDutyClient:
         query = {"time_zone": "UTC", **(params or {})}
         try:
             response = self._send(url, query, where)
+        except EndpointRefused as exc:  # the address the name resolved to, when connecting
+            raise PagerDutyError(f"{self.connection_label}: {exc}") from None
         except requests.RequestException as exc:
             if isinstance(exc, ResponseTooLarge):
                 detail = str(exc)
@@ -369,13 +378,16 @@ class PagerDutyClient:
             raise OffsetLimitError(f"{self.connection_label}: {where} refused a page past offset 10,000")
         if 300 <= response.status_code < 400:
             raise PagerDutyError(
-                f"{self.connection_label}: {where} answered a redirect (HTTP {response.status_code});"
+                f"{self.connection_label}: {where} answered a redirect (HTTP 3xx);"
                 " redirects are not followed: check the connection's endpoint"
             )
-        if response.status_code != 200:
+        if response.status_code != 200:  # its text goes to our log only: the endpoint may be any service
+            upstream.log_answer(
+                f"{self.connection_label}: {where}", response.status_code, response.content, self._secrets
+            )
             raise PagerDutyError(
-                f"{self.connection_label}: {where} answered HTTP {response.status_code}"
-                f"{_error_detail(response)}"
+                f"{self.connection_label}: {where} answered"
+                f" {upstream.describe(response.status_code, response.content)}"
             )
         body = getattr(response, "parsed_json", None)
         if body is None:
@@ -389,16 +401,24 @@ class PagerDutyClient:
             raise PagerDutyError(f"{self.connection_label}: {where} returned JSON that is not an object")
         return body
 
+    def _policy_now(self) -> EndpointPolicy:
+        return self._policy or policy_from_env()
+
+    def _addresses(self, host: str, port: int, proxy: bool = False) -> list[IPAddress]:
+        """Where a new connection to `host` may go: resolved once, every address checked (pinned.py)."""
+        return self._policy_now().addresses(host, port, proxy=proxy)
+
     def _check_endpoint(self) -> None:
-        """Where the token may go (ingestion/pagerduty/endpoints.py): checked, names resolved, once per client
-        before its first request."""
+        """Where the token may go (ingestion/pagerduty/endpoints.py), checked once per client before its
+        first request; the addresses are checked as each connection is made. Through a proxy, which resolves
+        the endpoint's name itself, the name is resolved and checked here too."""
         if self._checked:
             return
         try:
-            policy = self._policy or policy_from_env()
-            policy.check_endpoint(self.base_url)
+            policy = self._policy_now()
+            policy.check_endpoint(self.base_url, resolve=bool(self._proxy))
             if self._proxy:
-                policy.check_proxy(self._proxy)
+                policy.check_proxy(self._proxy, resolve=False)
         except ValueError as exc:
             raise PagerDutyError(f"{self.connection_label}: {exc}") from None
         self._checked = True
@@ -451,13 +471,3 @@ def _is_offset_limit(response: requests.Response) -> bool:
     listed = error.get("errors")
     texts = [error.get("message"), *(listed if isinstance(listed, list) else [])]
     return any(isinstance(t, str) and t.lower().startswith(OFFSET_LIMIT_WORDINGS) for t in texts)
-
-
-def _error_detail(response: requests.Response) -> str:
-    """PagerDuty's own error message and code, when the body has them (short, and never the token)."""
-    error = _error_body(response)
-    message, code = error.get("message"), error.get("code")
-    details = "; ".join(str(e) for e in error.get("errors") or [] if isinstance(e, str))
-    text = f": {message}" if isinstance(message, str) else ""
-    text += f" (code {code})" if isinstance(code, int) else ""
-    return (text + (f": {details}" if details else ""))[:300]

@@ -2,15 +2,23 @@
 
 - Endpoints are `https`, except on loopback hosts (localhost, 127.0.0.0/8, ::1: the PagerDuty simulator and
   tests). `PAGERDUTY_ALLOW_HTTP=1` allows plain `http` to any host.
-- Hosts whose addresses are not public (private 10/8, 172.16/12, 192.168/16, fc00::/7; link-local
-  169.254/16, fe80::/10, where cloud metadata services live; shared, reserved, multicast, unspecified) are
-  refused unless `PAGERDUTY_ALLOW_PRIVATE_HOSTS=1` (self-hosted proxies or API gateways). Loopback is allowed.
-- A name is resolved and every address it resolves to must pass; a name that does not resolve is left to the
-  request itself, which will fail. Numeric host forms other than dotted quads (`2130706433`, `0x7f.1`) are
-  refused: they hide the address from a reader.
+- Hosts whose addresses are not public (private 10/8, 172.16/12, 192.168/16, fc00::/7, site-local fec0::/10;
+  link-local 169.254/16, fe80::/10, where cloud metadata services live; shared, reserved, multicast,
+  unspecified) are refused unless `PAGERDUTY_ALLOW_PRIVATE_HOSTS=1` (self-hosted API gateways). Loopback is
+  allowed. An IPv4 address written inside IPv6 (mapped, translated, compatible, NAT64 64:ff9b::/96, 6to4)
+  is judged by the IPv4 rules; local-use NAT64 (64:ff9b:1::/48) is private.
+- Proxies have their own switch, `PAGERDUTY_ALLOW_PRIVATE_PROXY=1` (corporate proxies live on private
+  addresses): allowing one never allows the other.
+- Numeric host forms other than dotted quads (`2130706433`, `0x7f.1`) are refused: they hide the address
+  from a reader.
+- The address checked is the address connected to: `addresses` resolves a name once and checks every
+  address it gives, and the HTTP client connects to those and no others, for each connection it opens
+  (pinned.py), so a name that rebinds between a check and a connect (DNS rebinding) gains nothing, and a name
+  that does not resolve is never connected to. When a connection is saved or tested, names are resolved to
+  refuse internal hosts early; one that does not resolve yet is saved (it is checked when it is used).
 
-Pure functions: `check_endpoint` and `check_proxy` raise `EndpointRefused` (a ValueError) with a one-line
-message that never repeats a password; `policy_from_env` reads the two settings.
+`check_endpoint` and `check_proxy` raise `EndpointRefused` (a ValueError) with a one-line message that never
+repeats a password; `policy_from_env` reads the settings.
 """
 
 from __future__ import annotations
@@ -26,13 +34,30 @@ from urllib.parse import SplitResult, urlsplit
 
 ALLOW_HTTP_ENV = "PAGERDUTY_ALLOW_HTTP"
 ALLOW_PRIVATE_ENV = "PAGERDUTY_ALLOW_PRIVATE_HOSTS"
+ALLOW_PRIVATE_PROXY_ENV = "PAGERDUTY_ALLOW_PRIVATE_PROXY"
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 Resolver = Callable[[str, int], Iterable[str]]
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 _LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_EMBEDDING_V4 = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (RFC 2765)
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "::/96",  # IPv4-compatible (deprecated)
+    )
+)
+"""Prefixes whose last 32 bits are an IPv4 address, which is where a connection really goes."""
+_NOT_PUBLIC_V6 = tuple(
+    ipaddress.ip_network(prefix)
+    for prefix in (
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215): the IPv4 address sits where the operator chose
+        "fec0::/10",  # site-local (deprecated; private in practice)
+    )
+)
 _LOOPBACK_NAMES = ("localhost", "localhost.")
 
 
@@ -41,14 +66,19 @@ class EndpointRefused(ValueError):
     allow it, if one does."""
 
 
+class HostUnresolved(EndpointRefused):
+    """A name that resolves to no address (now: DNS may answer later)."""
+
+
 class EndpointSettingError(ValueError):
-    """PAGERDUTY_ALLOW_HTTP or PAGERDUTY_ALLOW_PRIVATE_HOSTS holds something other than a yes or a no."""
+    """A PAGERDUTY_ALLOW_* setting holds something other than a yes or a no."""
 
 
 @dataclass(frozen=True)
 class EndpointPolicy:
     allow_http: bool = False
     allow_private: bool = False
+    allow_private_proxy: bool = False
 
     def check_endpoint(self, url: str, *, resolve: bool = True, resolver: Optional[Resolver] = None) -> None:
         check_endpoint(
@@ -60,7 +90,17 @@ class EndpointPolicy:
         )
 
     def check_proxy(self, url: str, *, resolve: bool = True, resolver: Optional[Resolver] = None) -> None:
-        check_proxy(url, allow_private=self.allow_private, resolve=resolve, resolver=resolver)
+        check_proxy(url, allow_private=self.allow_private_proxy, resolve=resolve, resolver=resolver)
+
+    def addresses(
+        self, host: str, port: int, *, proxy: bool = False, resolver: Optional[Resolver] = None
+    ) -> list[IPAddress]:
+        """`host` resolved once, every address allowed (by the proxy switch for a proxy): the addresses to
+        connect to, and the only ones. EndpointRefused otherwise, or when the name does not resolve."""
+        what, allow_private = (
+            ("proxy", self.allow_private_proxy) if proxy else ("endpoint", self.allow_private)
+        )
+        return resolve_allowed(host, port, what, allow_private, resolver)
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -73,19 +113,21 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 
 def policy_from_env(environ: Mapping[str, str] = os.environ) -> EndpointPolicy:
-    """The policy the settings ask for: PAGERDUTY_ALLOW_HTTP and PAGERDUTY_ALLOW_PRIVATE_HOSTS (1/0)."""
+    """The policy the settings ask for: PAGERDUTY_ALLOW_HTTP, PAGERDUTY_ALLOW_PRIVATE_HOSTS and
+    PAGERDUTY_ALLOW_PRIVATE_PROXY (1/0)."""
     return EndpointPolicy(
-        allow_http=_flag(environ, ALLOW_HTTP_ENV), allow_private=_flag(environ, ALLOW_PRIVATE_ENV)
+        allow_http=_flag(environ, ALLOW_HTTP_ENV),
+        allow_private=_flag(environ, ALLOW_PRIVATE_ENV),
+        allow_private_proxy=_flag(environ, ALLOW_PRIVATE_PROXY_ENV),
     )
 
 
 def _embedded_v4(address: ipaddress.IPv6Address) -> Optional[ipaddress.IPv4Address]:
-    """The IPv4 address an IPv6 one carries (mapped, 6to4, NAT64), which is where it really goes."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+    """The IPv4 address an IPv6 one carries (mapped, translated, compatible, NAT64, 6to4), which is where a
+    connection to it really goes."""
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64:
+    if any(address in prefix for prefix in _EMBEDDING_V4):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
@@ -97,11 +139,14 @@ def is_loopback_address(address: IPAddress) -> bool:
 
 
 def is_public_address(address: IPAddress) -> bool:
-    """Globally routable unicast: not private, link-local, shared, reserved, multicast or unspecified."""
+    """Globally routable unicast: not private, site-local, link-local, shared, reserved, multicast or
+    unspecified; an IPv6 address carrying an IPv4 one is judged by it."""
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = _embedded_v4(address)
-        if embedded is not None and not is_public_address(embedded):
+        if any(address in prefix for prefix in _NOT_PUBLIC_V6):
             return False
+        embedded = _embedded_v4(address)
+        if embedded is not None:
+            return is_public_address(embedded)
     return address.is_global and not address.is_multicast and not address.is_unspecified
 
 
@@ -169,26 +214,51 @@ def _host_and_port(parts: SplitResult, what: str, default_port: int) -> tuple[st
     return host, port
 
 
+def _allowed(address: Optional[IPAddress], allow_private: bool) -> bool:
+    return address is not None and (
+        allow_private or is_loopback_address(address) or is_public_address(address)
+    )
+
+
+def _switch(what: str) -> str:
+    return ALLOW_PRIVATE_PROXY_ENV if what == "proxy" else ALLOW_PRIVATE_ENV
+
+
+def resolve_allowed(
+    host: str, port: int, what: str, allow_private: bool, resolver: Optional[Resolver] = None
+) -> list[IPAddress]:
+    """The addresses of `host` (an IP literal, or a name resolved once), every one allowed; EndpointRefused
+    if any is not, or if the name does not resolve."""
+    literal = parse_ip(host.strip("[]"))
+    if literal is not None:
+        if not _allowed(literal, allow_private):
+            raise EndpointRefused(
+                f"{what}: {host} is not a public address (private, link-local or reserved);"
+                f" set {_switch(what)}=1 to allow such hosts"
+            )
+        return [literal]
+    found = [parse_ip(str(item).split("%", 1)[0]) for item in (resolver or _system_resolver)(host, port)]
+    if not found:
+        raise HostUnresolved(f"{what}: host {host!r} does not resolve")
+    if not all(_allowed(address, allow_private) for address in found):
+        raise EndpointRefused(
+            f"{what}: host {host!r} resolves to an address that is not public (private, link-local or"
+            f" reserved); set {_switch(what)}=1 to allow such hosts"
+        )
+    return [address for address in found if address is not None]
+
+
 def _check_addresses(
     host: str, port: int, what: str, allow_private: bool, resolve: bool, resolver: Optional[Resolver]
 ) -> None:
-    literal = parse_ip(host)
-    if literal is not None:
-        if not (allow_private or is_loopback_address(literal) or is_public_address(literal)):
-            raise EndpointRefused(
-                f"{what}: {host} is not a public address (private, link-local or reserved);"
-                f" set {ALLOW_PRIVATE_ENV}=1 to allow such hosts"
-            )
+    """The check made when a connection is saved or tested: an IP literal always, a name when `resolve`
+    (one that does not resolve yet passes: no connection is ever made to it without resolve_allowed)."""
+    if parse_ip(host) is None and not resolve:
         return
-    if allow_private or host in _LOOPBACK_NAMES or not resolve:
-        return
-    for found in (resolver or _system_resolver)(host, port):
-        address = parse_ip(str(found).split("%", 1)[0])
-        if address is None or not (is_loopback_address(address) or is_public_address(address)):
-            raise EndpointRefused(
-                f"{what}: host {host!r} resolves to an address that is not public (private, link-local or"
-                f" reserved); set {ALLOW_PRIVATE_ENV}=1 to allow such hosts"
-            )
+    try:
+        resolve_allowed(host, port, what, allow_private, resolver)
+    except HostUnresolved:
+        pass
 
 
 def check_endpoint(

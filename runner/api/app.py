@@ -3,7 +3,8 @@
 Connections: POST/GET /plugins/pagerduty/connections, GET/PATCH/DELETE /plugins/pagerduty/connections/{id},
 POST /plugins/pagerduty/test, POST /plugins/pagerduty/connections/{id}/test. Blueprints: POST/GET
 /blueprints, GET/PATCH/DELETE /blueprints/{id}, POST /blueprints/{id}/trigger, GET /blueprints/{id}/pipelines.
-Pipelines: GET /pipelines, GET /pipelines/{id}. GET /ping. OpenAPI at /openapi.json, docs at /swagger.
+Pipelines: GET /pipelines, GET /pipelines/{id}. GET /ping. OpenAPI at /openapi.json (no interactive docs
+page: one would load scripts from a CDN inside the API's origin).
 
 Who may call it is settled before any route (runner/api/guard.py): without API_TOKEN, loopback Hosts only;
 with it, the bearer token; cross-site state changes never; bodies up to 1 MB. Limits (runner/api/settings.py):
@@ -32,7 +33,8 @@ from ..orchestration import SyncPolicy
 from ..output import out
 from ..pipeline_records import UnknownPipeline, fail_abandoned, list_pipelines
 from ..settings import CONNECTION_TEST_SECONDS, ENCRYPTION_SECRET_ENV, MAX_BODY_BYTES, Settings
-from .blueprint_store import BlueprintStore, UnknownBlueprint, body_of
+from .blueprint_body import check_fields, check_json
+from .blueprint_store import UnknownBlueprint, body_of
 from .connection_tests import ConnectionTester, TooManyTests
 from .guard import Guard
 from .pipeline_runner import AlreadyRunning, PipelineRunner, TooManyPipelines, validate_body
@@ -57,9 +59,10 @@ BLUEPRINT_FIELDS = {
 
 
 class ConnectionBody(BaseModel):
-    """A PagerDuty connection as DevLake's API takes it."""
+    """A PagerDuty connection as DevLake's API takes it. Strict: an integer is a JSON integer (not `true`,
+    not "5"), a string a JSON string."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=100)
     endpoint: str = Field(
         max_length=255,
@@ -77,10 +80,19 @@ class ConnectionBody(BaseModel):
     rateLimitPerHour: Optional[int] = Field(default=None, ge=0, le=1_000_000)
 
 
-class ConnectionPatch(BaseModel):
-    """Fields to change. A new endpoint or proxy needs the token too; `proxy: null` or "" removes it."""
+READ_ONLY_FIELDS = {"id", "createdAt", "updatedAt"}
+"""Fields GET shows that a PATCH may send back (DevLake clients send the object they read): ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+
+class ConnectionPatch(BaseModel):
+    """Fields to change. A new endpoint or proxy needs the token too; `proxy: null` or "" removes it. The
+    object GET returned may be sent back as it is: its read-only fields are ignored, and the masked token
+    (and proxy password) mean "unchanged"."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: Optional[int] = Field(default=None, description="read-only; ignored")
+    createdAt: Optional[str] = Field(default=None, description="read-only; ignored")
+    updatedAt: Optional[str] = Field(default=None, description="read-only; ignored")
     name: Optional[str] = Field(default=None, min_length=1, max_length=100)
     endpoint: Optional[str] = Field(default=None, max_length=255)
     token: Optional[str] = Field(default=None, min_length=1, max_length=1000)
@@ -128,9 +140,11 @@ def _pipeline(row: dict[str, Any]) -> dict[str, Any]:
 def _check_blueprint(body: Any, database: Database, settings: Settings) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InputError("body: expected a JSON object")
+    check_json(body)  # depth and Unicode first: a message may then name any key
     unknown = sorted(set(body) - BLUEPRINT_FIELDS)
     if unknown:
-        raise InputError(f"body: unknown field(s) {', '.join(unknown)}")
+        raise InputError(f"body: unknown field(s) {', '.join(name[:64] for name in unknown[:10])}")
+    check_fields(body)  # JSON types and sizes: what is saved can be read back and is what it says
     # every field checked, cronConfig included (400 with why)
     blueprint = validate_body(body, database, settings)
     return {**body, "name": blueprint.name}
@@ -142,8 +156,9 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     environ = settings.environ
     api_token = settings.server.api_token
     connections = ConnectionStore(database, environ)
-    blueprints = BlueprintStore(database)
     runner = PipelineRunner(database, settings)
+    # one store, and one cache of parsed blueprints, for the routes and the schedule
+    blueprints = runner.blueprints
     scheduler = Scheduler(runner)
     tester = ConnectionTester(settings.server.max_connection_tests, CONNECTION_TEST_SECONDS)
 
@@ -165,7 +180,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
         title="pagerduty-dora: DevLake-compatible API",
         version="1.0.0",
         description=__doc__,
-        docs_url="/swagger",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -238,7 +253,7 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
     @app.patch("/plugins/pagerduty/connections/{connection_id}")
     def patch_connection(connection_id: int, body: ConnectionPatch) -> dict[str, Any]:
         """Change fields; a new endpoint or proxy needs the token too (400 without it)."""
-        connections.update(connection_id, body.model_dump(exclude_unset=True))
+        connections.update(connection_id, body.model_dump(exclude_unset=True, exclude=READ_ONLY_FIELDS))
         return connections.public(connection_id)[0]
 
     @app.delete("/plugins/pagerduty/connections/{connection_id}")

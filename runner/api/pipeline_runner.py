@@ -39,17 +39,17 @@ class PipelineRunner:
     def __init__(self, database: Database, settings: Settings) -> None:
         self.database = database
         self.settings = settings
-        self.blueprints = BlueprintStore(database)
+        self.blueprints = BlueprintStore(database, settings.server.max_blueprints)
         self.max_running = settings.server.max_pipelines
         self._lock = threading.Lock()
-        self._running: dict[int, int] = {}  # blueprint id -> pipeline id
+        self._running: dict[int, PipelineRecord] = {}  # blueprint id -> its pipeline's record
 
     def trigger(self, blueprint_id: int, sync: SyncPolicy = SyncPolicy()) -> int:
         """Start a pipeline of the blueprint in the background and return its id at once."""
         stored = self.blueprints.get(blueprint_id)
         with self._lock:
             if blueprint_id in self._running:
-                raise AlreadyRunning(self._running[blueprint_id])
+                raise AlreadyRunning(self._running[blueprint_id].id)
             if len(self._running) >= self.max_running:
                 raise TooManyPipelines(self.max_running)
             record = PipelineRecord.begin(
@@ -60,7 +60,7 @@ class PipelineRunner:
                 full_sync=sync.full_sync,
                 skip_collectors=sync.skip_collectors,
             )
-            self._running[blueprint_id] = record.id
+            self._running[blueprint_id] = record
         try:
             thread = threading.Thread(
                 target=self._execute,
@@ -97,8 +97,17 @@ class PipelineRunner:
         """The server is stopping: its pipelines in flight are recorded as failed (their loads were not
         committed, so the next run fetches what they missed)."""
         with self._lock:
-            fail_abandoned(self.database, list(self._running.values()))
+            fail_abandoned(self.database, [record.id for record in self._running.values()])
 
     def running(self, blueprint_id: int) -> Optional[int]:
         with self._lock:
-            return self._running.get(blueprint_id)
+            record = self._running.get(blueprint_id)
+            return record.id if record else None
+
+    def skip_tick(self, blueprint_id: int) -> None:
+        """A scheduled tick came while this blueprint's pipeline ran: runs never overlap, so the tick is
+        skipped, and the running pipeline's record will say how many were."""
+        with self._lock:
+            record = self._running.get(blueprint_id)
+            if record is not None:
+                record.skipped_ticks += 1

@@ -71,7 +71,10 @@ class Scheduler:
     def _tick_one(self, blueprint: dict[str, Any], now: datetime) -> None:
         blueprint_id = blueprint["id"]
         cron = str(blueprint.get("cronConfig") or "manual").strip()
-        if blueprint.get("enable") is False or blueprint.get("isManual", True) or is_manual(cron):
+        # only JSON booleans schedule: "false" or 0 saved by an earlier version never fire a blueprint
+        if blueprint.get("enable", True) is not True or blueprint.get("isManual", True) is not False:
+            cron = "manual"
+        if is_manual(cron):
             self._next.pop(blueprint_id, None)
             self._record(blueprint_id, None)
             return
@@ -96,7 +99,7 @@ class Scheduler:
         try:
             self.runner.trigger(blueprint_id)
         except AlreadyRunning:
-            pass  # one pipeline per blueprint at a time: this tick is skipped
+            self.runner.skip_tick(blueprint_id)  # runs of a blueprint never overlap: the tick is skipped
         except TooManyPipelines as exc:
             self._record(blueprint_id, f"tick at {now:%Y-%m-%dT%H:%M:%SZ} skipped: {exc}")
             return

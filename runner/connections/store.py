@@ -3,15 +3,15 @@ tokens (and proxy URLs that carry a password) encrypted by runner/crypto.py. The
 share them.
 
 A saved token goes only where it was saved for: changing a connection's endpoint or proxy needs its token
-again, and each ciphertext is bound to its connection id and endpoint, so a row edited in the database does
-not decrypt. Rows of earlier versions (`v1:` tokens, proxy passwords in clear) are re-encrypted on first
-use; `rotate` re-encrypts everything under a new secret.
+again, and each ciphertext is bound to its connection's id, name, endpoint and proxy, so a row edited in the
+database does not decrypt. Rows of earlier versions (`v1:` tokens, proxy passwords in clear, values bound to
+id and endpoint only) are re-encrypted by one upgrade, in the transaction that records it (crypto.py); after
+it, values of those forms are refused. `rotate` re-encrypts everything under a new secret.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import Any, Optional
@@ -26,7 +26,11 @@ from ingestion.scope_load import ConnectionSpec
 from ..errors import InputError
 from ..lake_tables import connect_with_table, utc_now
 from .crypto import (
+    BINDING_VERSION,
     KDF_DDL,
+    KDF_TABLE,
+    MASK,
+    Binding,
     Cipher,
     KdfParams,
     SecretError,
@@ -37,6 +41,7 @@ from .crypto import (
     is_sealed,
     legacy_decrypt,
     load_params,
+    previous_associated_data,
     store_params,
 )
 from .files import check_proxy_url, endpoint_policy, validate_connection
@@ -60,8 +65,6 @@ _KEYS = ("id", "name", "endpoint", "proxy", "rate_limit_per_hour", "token", "cre
 _WRONG_SECRET = (
     "the saved connections cannot be decrypted: ENCRYPTION_SECRET differs from the one they were saved with"
 )
-_upgraded: set[tuple[str, int, str]] = set()  # lake databases whose old rows this process re-encrypted
-_upgrade_lock = threading.Lock()
 
 
 class UnknownConnection(InputError):
@@ -73,20 +76,25 @@ def mask_url(url: Optional[str]) -> Optional[str]:
     if not url:
         return url
     if is_sealed(url):
-        return "********"
+        return MASK
     try:
         parts = urlsplit(url)
         if parts.password is None and parts.username is None:
             return url
         port = parts.port
     except ValueError:
-        return "********"
-    netloc = f"{parts.username}:********@{parts.hostname}" + (f":{port}" if port else "")
+        return MASK
+    netloc = f"{parts.username}:{MASK}@{parts.hostname}" + (f":{port}" if port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _has_credentials(proxy: Optional[str]) -> bool:
     return bool(proxy) and "@" in urlsplit(proxy).netloc
+
+
+def _binding(row: dict[str, Any], proxy: Optional[str] = None) -> Binding:
+    """What a stored row's secrets are bound to (`proxy` in clear: the token's binding needs it)."""
+    return Binding(row["id"], row["name"], row["endpoint"], proxy)
 
 
 class ConnectionStore:
@@ -100,9 +108,6 @@ class ConnectionStore:
         with conn.cursor() as cur:
             cur.execute(KDF_DDL)
         return conn
-
-    def _key(self) -> tuple[str, int, str]:
-        return (self.database.host, self.database.port, self.database.name)
 
     def _rows(self, cur, conn_id: Optional[int] = None, lock: bool = False) -> list[dict[str, Any]]:
         """Stored connections (all, or the one with `conn_id`, which must exist), in one query."""
@@ -121,20 +126,16 @@ class ConnectionStore:
 
     def _cipher(self, conn, secret: str, may_rekey: bool = False) -> Cipher:
         """The installation's key for `secret`, made on first use, checked against the stored key check.
-        Rows of earlier versions are re-encrypted once per process."""
+        The one upgrade of rows of earlier versions runs here, recorded by the key check it rewrites."""
         with conn.cursor() as cur:
             stored = load_params(cur)
-            if stored is None:
-                # the first key of this installation: old rows must open with this secret, or it is wrong
-                for row in self._rows(cur):
-                    if is_legacy(row["token"]):
-                        legacy_decrypt(row["token"], secret)
-                params = KdfParams.new()
-                store_params(cur, params, Cipher.from_secret(secret, params).key_check(params), utc_now())
-                stored = load_params(cur)
-            params, key_check = stored
-            cipher = Cipher.from_secret(secret, params)
-            if not cipher.opens_key_check(params, key_check):
+        if stored is None:
+            return self._first_key(conn, secret)
+        params, key_check = stored
+        cipher = Cipher.from_secret(secret, params)
+        version = cipher.key_check_version(params, key_check)
+        if version is None:
+            with conn.cursor() as cur:
                 cur.execute(f"SELECT COUNT(*) FROM `{TABLE}`")
                 if not (may_rekey and cur.fetchone()[0] == 0):
                     raise SecretError(_WRONG_SECRET)
@@ -142,58 +143,89 @@ class ConnectionStore:
                 params = KdfParams.new()
                 cipher = Cipher.from_secret(secret, params)
                 store_params(cur, params, cipher.key_check(params), utc_now(), replace=True)
-        with _upgrade_lock:
-            if self._key() not in _upgraded:
-                self._upgrade(conn, cipher, secret)
-                _upgraded.add(self._key())
+        elif version < BINDING_VERSION:
+            self._upgrade(conn, cipher, params)
         return cipher
 
-    def _open(self, cipher: Cipher, row: dict[str, Any], secret: str) -> tuple[str, Optional[str]]:
-        """A row's token and proxy in clear."""
+    def _first_key(self, conn, secret: str) -> Cipher:
+        """The installation's first key, and its `v1:` rows (an earlier version's) re-encrypted, in one
+        transaction: every v1 row must open with this secret, or it is the wrong one and nothing is written.
+        Sealed rows without a key row cannot be read by anyone: refused, never re-keyed."""
+        params = KdfParams.new()
+        cipher = Cipher.from_secret(secret, params)
+        with _transaction(conn) as cur:
+            rows = self._rows(cur, lock=True)
+            if any(is_sealed(row["token"]) for row in rows):
+                raise SecretError(
+                    f"the saved connections cannot be decrypted: their key's row ({KDF_TABLE}) is missing;"
+                    " delete them and add them again"
+                )
+            opened = [(row, legacy_decrypt(row["token"], secret)) for row in rows if is_legacy(row["token"])]
+            store_params(cur, params, cipher.key_check(params), utc_now())
+            made = cur.rowcount == 1
+            if made:
+                for row, token in opened:
+                    self._write_secrets(cur, cipher, row, token, row["proxy"])
+        # another process made the key first: theirs is the one
+        return cipher if made else self._cipher(conn, secret)
+
+    def _upgrade(self, conn, cipher: Cipher, params: KdfParams) -> int:
+        """Values of the previous version (bound to id and endpoint only) bound as this version binds them,
+        and the key check rewritten to say so, in one transaction, once: a concurrent upgrade waits on the key
+        row and finds it done. A row that does not open that way (a `v1:` token put there since, a value
+        copied from another row) is left as it is, and refused from then on."""
+        count = 0
+        with _transaction(conn) as cur:
+            stored = load_params(cur, lock=True)
+            if stored is None or cipher.key_check_version(params, stored[1]) != 2:
+                return 0
+            for row in self._rows(cur, lock=True):
+                conn_id, endpoint, proxy = row["id"], row["endpoint"], row["proxy"]
+                try:
+                    if is_sealed(proxy):
+                        proxy = cipher.open(proxy, previous_associated_data("proxy", conn_id, endpoint))
+                    token = cipher.open(row["token"], previous_associated_data("token", conn_id, endpoint))
+                except SecretError:
+                    continue
+                self._write_secrets(cur, cipher, row, token, proxy)
+                count += 1
+            store_params(cur, params, cipher.key_check(params), utc_now(), replace=True)
+        return count
+
+    def _open(self, cipher: Cipher, row: dict[str, Any]) -> tuple[str, Optional[str]]:
+        """A row's token and proxy in clear; SecretError if either was not sealed by this version for this
+        very row (a `v1:` value, a value copied from another row, a changed endpoint, proxy or name)."""
         try:
-            if is_legacy(row["token"]):
-                token = legacy_decrypt(row["token"], secret)
-            else:
-                token = cipher.open(row["token"], associated_data("token", row["id"], row["endpoint"]))
-            proxy = row["proxy"]
-            if is_sealed(proxy):
-                proxy = cipher.open(proxy, associated_data("proxy", row["id"], row["endpoint"]))
+            proxy = self._open_proxy(cipher, row)
+            if not is_sealed(row["token"]):
+                raise SecretError("not sealed")
+            token = cipher.open(row["token"], associated_data("token", _binding(row, proxy)))
         except SecretError:
             raise SecretError(
                 f"connection {row['id']}: its stored token cannot be decrypted (the row was changed outside"
-                " this program, or ENCRYPTION_SECRET differs from the one it was saved with)"
+                " this program, or ENCRYPTION_SECRET differs from the one it was saved with); save its token"
+                " again"
             ) from None
         return token, proxy
 
-    @staticmethod
-    def _sealed(cipher: Cipher, conn_id: int, endpoint: str, token: str, proxy: Optional[str]):
-        sealed_proxy = proxy
-        if _has_credentials(proxy):
-            sealed_proxy = cipher.seal(proxy, associated_data("proxy", conn_id, endpoint))
-        return cipher.seal(token, associated_data("token", conn_id, endpoint)), sealed_proxy
-
-    def _upgrade(self, conn, cipher: Cipher, secret: str) -> int:
-        """Re-encrypt rows of earlier versions: `v1:` tokens, proxy URLs with a password in clear."""
-        count = 0
-        with _transaction(conn) as cur:
-            for row in self._rows(cur, lock=True):
-                proxy = row["proxy"]
-                if not (is_legacy(row["token"]) or (_has_credentials(proxy) and not is_sealed(proxy))):
-                    continue
-                token, proxy = self._open(cipher, row, secret)
-                self._write_secrets(cur, cipher, row["id"], row["endpoint"], token, proxy)
-                count += 1
-        return count
+    def _open_proxy(self, cipher: Cipher, row: dict[str, Any]) -> Optional[str]:
+        """A row's proxy in clear (stored sealed when it carries a password)."""
+        if not is_sealed(row["proxy"]):
+            return row["proxy"]
+        return cipher.open(row["proxy"], associated_data("proxy", _binding(row)))
 
     def _write_secrets(
-        self, cur, cipher: Cipher, conn_id: int, endpoint: str, token: str, proxy: Optional[str]
+        self, cur, cipher: Cipher, row: dict[str, Any], token: str, proxy: Optional[str]
     ) -> None:
-        """Store a connection's token (and proxy, encrypted when it carries credentials), bound to its id
-        and endpoint."""
+        """Store a connection's token (and proxy, encrypted when it carries credentials), bound to the row's
+        id, name and endpoint (`row` holds them as they are saved) and, for the token, to the proxy."""
+        sealed_proxy = proxy
         if _has_credentials(proxy):
-            proxy = cipher.seal(proxy, associated_data("proxy", conn_id, endpoint))
-        sealed = cipher.seal(token, associated_data("token", conn_id, endpoint))
-        cur.execute(f"UPDATE `{TABLE}` SET token = %s, proxy = %s WHERE id = %s", (sealed, proxy, conn_id))
+            sealed_proxy = cipher.seal(proxy, associated_data("proxy", _binding(row)))
+        sealed = cipher.seal(token, associated_data("token", _binding(row, proxy)))
+        cur.execute(
+            f"UPDATE `{TABLE}` SET token = %s, proxy = %s WHERE id = %s", (sealed, sealed_proxy, row["id"])
+        )
 
     # -- operations ------------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -204,6 +236,8 @@ class ConnectionStore:
 
     def add(self, fields: dict[str, Any]) -> int:
         """Save a connection (token used exactly as given); returns its id."""
+        if fields.get("token") == MASK:
+            raise InputError(f"token: {MASK} is how a saved token is shown, not a token; send the token")
         policy = endpoint_policy(self.environ)
         spec = validate_connection({**fields, "id": 1}, "connection", policy=policy, resolve=True)
         secret = encryption_secret(self.environ)
@@ -218,13 +252,15 @@ class ConnectionStore:
                     (spec.name, spec.endpoint, spec.rate_limit_per_hour, now, now),
                 )
                 conn_id = int(cur.lastrowid)  # the id is known now: the ciphertexts are bound to it
-                self._write_secrets(cur, cipher, conn_id, spec.endpoint, spec.token, spec.proxy)
+                row = {"id": conn_id, "name": spec.name, "endpoint": spec.endpoint}
+                self._write_secrets(cur, cipher, row, spec.token, spec.proxy)
         return conn_id
 
     def update(self, conn_id: int, changes: dict[str, Any]) -> None:
         """Change the fields in `changes` (a value of None leaves a field as it is, except `proxy`, which
         None or "" removes). A new endpoint or proxy needs the token too: a saved token is never sent
-        anywhere but where it was saved for."""
+        anywhere but where it was saved for. Values as `public` shows them (the token's mask, the proxy with
+        its password masked) mean "unchanged", so an object read and sent back changes nothing."""
         secret = encryption_secret(self.environ)
         policy = endpoint_policy(self.environ)
         with self._conn() as conn:
@@ -232,15 +268,17 @@ class ConnectionStore:
             with _transaction(conn) as cur:
                 (current,) = self._rows(cur, conn_id, lock=True)
                 new_token = changes.get("token")
+                if new_token == MASK:
+                    new_token = None
                 if new_token is None:
-                    token, proxy = self._open(cipher, current, secret)
+                    token, proxy = self._open(cipher, current)
                 else:
                     token, proxy = new_token, self._open_proxy(cipher, current)
                 endpoint = changes.get("endpoint")
                 if endpoint is None:
                     endpoint = current["endpoint"]
                 new_proxy = proxy
-                if "proxy" in changes:
+                if "proxy" in changes and changes["proxy"] != mask_url(proxy):
                     new_proxy = check_proxy_url(changes["proxy"], "connection.proxy", policy, resolve=True)
                 moved = (isinstance(endpoint, str) and endpoint.strip() != current["endpoint"]) or (
                     new_proxy != proxy
@@ -268,12 +306,8 @@ class ConnectionStore:
                     " updated_at = %s WHERE id = %s",
                     (spec.name, spec.endpoint, spec.rate_limit_per_hour, utc_now(), conn_id),
                 )
-                self._write_secrets(cur, cipher, conn_id, spec.endpoint, spec.token, spec.proxy)
-
-    def _open_proxy(self, cipher: Cipher, row: dict[str, Any]) -> Optional[str]:
-        if not is_sealed(row["proxy"]):
-            return row["proxy"]
-        return cipher.open(row["proxy"], associated_data("proxy", row["id"], row["endpoint"]))
+                row = {"id": conn_id, "name": spec.name, "endpoint": spec.endpoint}
+                self._write_secrets(cur, cipher, row, spec.token, spec.proxy)
 
     def delete(self, conn_id: int) -> None:
         """Needs no secret: a connection whose secret is lost can still be removed. Its scopes go with it, so
@@ -294,7 +328,7 @@ class ConnectionStore:
                 "endpoint": row["endpoint"],
                 "proxy": self._shown_proxy(row),
                 "rateLimitPerHour": row["rate_limit_per_hour"],
-                "token": "********",
+                "token": MASK,
                 "createdAt": row["created_at"].isoformat(),
                 "updatedAt": row["updated_at"].isoformat(),
             }
@@ -309,9 +343,9 @@ class ConnectionStore:
             secret = encryption_secret(self.environ)
             with self._conn() as conn:
                 cipher = self._cipher(conn, secret)
-            plain = cipher.open(row["proxy"], associated_data("proxy", row["id"], row["endpoint"]))
+            plain = self._open_proxy(cipher, row)
         except InputError:
-            return "********"
+            return MASK
         return mask_url(plain)
 
     def spec(self, conn_id: int) -> ConnectionSpec:
@@ -321,10 +355,10 @@ class ConnectionStore:
             cipher = self._cipher(conn, secret)
             with conn.cursor() as cur:
                 (row,) = self._rows(cur, conn_id)
-        return self._spec(cipher, row, secret)
+        return self._spec(cipher, row)
 
-    def _spec(self, cipher: Cipher, row: dict[str, Any], secret: str) -> ConnectionSpec:
-        token, proxy = self._open(cipher, row, secret)
+    def _spec(self, cipher: Cipher, row: dict[str, Any]) -> ConnectionSpec:
+        token, proxy = self._open(cipher, row)
         return ConnectionSpec(
             id=row["id"],
             name=row["name"],
@@ -354,7 +388,7 @@ class ConnectionStore:
             cipher = self._cipher(conn, secret)
             with conn.cursor() as cur:
                 rows = self._rows(cur)
-        return {row["id"]: self._spec(cipher, row, secret) for row in rows}
+        return {row["id"]: self._spec(cipher, row) for row in rows}
 
     def rotate(self, new_secret: str) -> int:
         """Re-encrypt every saved connection under `new_secret` (with a new salt), in one transaction.
@@ -370,8 +404,8 @@ class ConnectionStore:
             with _transaction(conn) as cur:
                 rows = self._rows(cur, lock=True)
                 for row in rows:
-                    token, proxy = self._open(old, row, old_secret)
-                    self._write_secrets(cur, new, row["id"], row["endpoint"], token, proxy)
+                    token, proxy = self._open(old, row)
+                    self._write_secrets(cur, new, row, token, proxy)
                 store_params(cur, params, new.key_check(params), utc_now(), replace=True)
         return len(rows)
 

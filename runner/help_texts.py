@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import textwrap
 
-from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV
+from ingestion.pagerduty.endpoints import ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV, ALLOW_PRIVATE_PROXY_ENV
 from ingestion.raw_store import BULK_LOAD_ENV
 
 from .settings import (
     ENCRYPTION_SECRET_ENV,
+    ENV_ALLOWED_HOSTS,
     ENV_API_TOKEN,
+    ENV_MAX_BLUEPRINTS,
     ENV_MAX_CONNECTION_TESTS,
+    ENV_MAX_CONNECTIONS,
     ENV_MAX_PIPELINES,
     NEW_SECRET_ENV,
     environment_help,
@@ -52,14 +55,30 @@ _LOAD_ENV = (
     ENCRYPTION_SECRET_ENV,
     ALLOW_HTTP_ENV,
     ALLOW_PRIVATE_ENV,
+    ALLOW_PRIVATE_PROXY_ENV,
     BULK_LOAD_ENV,
 )
 ENVIRONMENT_READ: dict[str, tuple[str, ...]] = {
     "run": _LOAD_ENV,
     "reconcile": _LOAD_ENV,
     "schedule": _LOAD_ENV,
-    "serve": (*_LOAD_ENV, ENV_API_TOKEN, ENV_MAX_CONNECTION_TESTS, ENV_MAX_PIPELINES),
-    "connections": ("DB_URL", ENCRYPTION_SECRET_ENV, NEW_SECRET_ENV, ALLOW_HTTP_ENV, ALLOW_PRIVATE_ENV),
+    "serve": (
+        *_LOAD_ENV,
+        ENV_API_TOKEN,
+        ENV_ALLOWED_HOSTS,
+        ENV_MAX_CONNECTION_TESTS,
+        ENV_MAX_PIPELINES,
+        ENV_MAX_BLUEPRINTS,
+        ENV_MAX_CONNECTIONS,
+    ),
+    "connections": (
+        "DB_URL",
+        ENCRYPTION_SECRET_ENV,
+        NEW_SECRET_ENV,
+        ALLOW_HTTP_ENV,
+        ALLOW_PRIVATE_ENV,
+        ALLOW_PRIVATE_PROXY_ENV,
+    ),
     "pipelines": ("DB_URL",),
     "report": ("DB_URL",),
 }

@@ -8,6 +8,7 @@ Tokens of connections files are the exception by design: a connections file name
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ CONNECTION_TEST_SECONDS = 10.0
 """A connection test answers within this, whatever the endpoint does (each of its two requests gives up
 after 5 s without an answer)."""
 ENV_API_TOKEN = "API_TOKEN"
+ENV_ALLOWED_HOSTS = "ALLOWED_HOSTS"
 MIN_API_TOKEN_LENGTH = 32
 """API_TOKEN's least length when the server listens beyond loopback."""
 ENV_MAX_CONNECTION_TESTS = "API_MAX_CONNECTION_TESTS"
@@ -77,6 +79,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
         "serve: Authorization: Bearer <API_TOKEN> on every route but /ping; needed beyond loopback",
     ),
     (
+        ENV_ALLOWED_HOSTS,
+        "serve: host names answered beside localhost without API_TOKEN, comma-separated (the name a reverse"
+        " proxy sends, e.g. devlake)",
+    ),
+    (
         ENV_MAX_CONNECTION_TESTS,
         f"serve: connection tests at once (default {DEFAULT_MAX_CONNECTION_TESTS}; more get 429)",
     ),
@@ -111,6 +118,22 @@ def environment_help(names: Optional[Sequence[str]] = None, width: int = 100) ->
     return "\n".join(lines) + "\n"
 
 
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
+
+
+def allowed_hosts(value: str) -> tuple[str, ...]:
+    """ALLOWED_HOSTS: comma-separated host names (no port, no wildcard), in lower case."""
+    names = tuple(name.strip().lower().rstrip(".") for name in value.split(",") if name.strip())
+    for name in names:
+        if not _HOST_NAME.match(name):
+            raise InputError(
+                f"{ENV_ALLOWED_HOSTS}: {name[:64]!r} is not a host name (comma-separated names such as"
+                " devlake,devlake.internal; no port, no wildcard)"
+            )
+    return names
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     api_token: Optional[str] = None
@@ -118,11 +141,14 @@ class ServerSettings:
     max_pipelines: int = DEFAULT_MAX_PIPELINES
     max_blueprints: int = DEFAULT_MAX_BLUEPRINTS
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names answered beside the loopback ones without API_TOKEN (the name a reverse proxy sends)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> ServerSettings:
         return cls(
             api_token=environ.get(ENV_API_TOKEN) or None,
+            allowed_hosts=allowed_hosts(environ.get(ENV_ALLOWED_HOSTS, "")),
             max_connection_tests=_limit(environ, ENV_MAX_CONNECTION_TESTS, DEFAULT_MAX_CONNECTION_TESTS, 64),
             max_pipelines=_limit(environ, ENV_MAX_PIPELINES, DEFAULT_MAX_PIPELINES, 64),
             max_blueprints=_limit(environ, ENV_MAX_BLUEPRINTS, DEFAULT_MAX_BLUEPRINTS, 100_000),

@@ -288,9 +288,23 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "API: the Host check skipped",
         "runner/api/guard.py",
-        "            if not host or not is_loopback_host(host):",
+        "            if not host or not (is_loopback_host(host) or host.rstrip(\".\") in self.allowed_hosts):",
         "            if False:",
         ("tests/test_security.py::test_without_api_token_only_loopback_hosts_and_same_origin",),
+    ),
+    Fault(
+        "API: ALLOWED_HOSTS matched as a suffix (xdevlake passes as devlake)",
+        "runner/api/guard.py",
+        'host.rstrip(".") in self.allowed_hosts',
+        'any(host.rstrip(".").endswith(name) for name in self.allowed_hosts)',
+        ("tests/test_security.py::test_allowed_hosts_let_a_reverse_proxy_name_in",),
+    ),
+    Fault(
+        "settings: ALLOWED_HOSTS taken without checking each name",
+        "runner/settings.py",
+        "        if not _HOST_NAME.match(name):",
+        "        if False:",
+        ("tests/test_security.py::test_allowed_hosts_let_a_reverse_proxy_name_in",),
     ),
     Fault(
         "API: the Origin check skipped",

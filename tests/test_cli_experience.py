@@ -161,11 +161,14 @@ def test_schedule_stopped_between_runs_is_a_normal_stop(database, simulator, tmp
         text=True,
         cwd=ROOT,
     )
-    created, first_line = proc.stdout.readline(), proc.stdout.readline()
-    assert created.startswith(f"Created {database.name}")
-    assert re.search(r"next run at \d{4}-01-01T00:00:00Z", first_line), first_line
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=30)
+    try:
+        created, first_line = proc.stdout.readline(), proc.stdout.readline()
+        assert created.startswith(f"Created {database.name}"), created
+        assert re.search(r"next run at \d{4}-01-01T00:00:00Z", first_line), first_line
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a failed assertion must not leave a scheduler running
     assert proc.returncode == 0, stderr
     assert "error" not in stderr.lower() and "no run was in progress" in stdout
 

@@ -303,6 +303,42 @@ def test_without_api_token_only_loopback_hosts_and_same_origin(database, server)
     assert "access-control-allow-origin" not in {k.lower() for k in read.headers}
 
 
+def test_allowed_hosts_let_a_reverse_proxy_name_in(database) -> None:
+    proc, base = serve(database, ALLOWED_HOSTS="devlake, DevLake.internal.")
+    try:
+        for host in ("devlake", "devlake:8080", "DEVLAKE.internal", "devlake.internal.:443"):
+            answer = requests.get(f"{base}/blueprints", headers={"Host": host}, timeout=10)
+            assert answer.status_code == 200, host
+        for host in ("attacker.example", "devlake.attacker.example", "xdevlake", "devlake.internal.x"):
+            assert requests.get(f"{base}/blueprints", headers={"Host": host}, timeout=10).status_code == 403
+        # the proxy's own origin is same-origin; another site's is still refused
+        proxied = {"Host": "devlake:8080"}
+        passed = requests.post(
+            f"{base}/blueprints/7/trigger", headers={**proxied, "Origin": "http://devlake:8080"}, timeout=10
+        )
+        assert passed.status_code == 404  # reached the route: no blueprint 7
+        cross = requests.post(
+            f"{base}/blueprints/7/trigger",
+            headers={**proxied, "Origin": "http://attacker.example"},
+            timeout=10,
+        )
+        assert cross.status_code == 403
+    finally:
+        stop(proc)
+
+    env = {**os.environ, "DB_URL": db_url(database), "ENCRYPTION_SECRET": SECRET}
+    for bad in ("*.example", "devlake:8080", "dev lake", "-devlake"):
+        refused = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), "serve", "--port", str(free_port())],
+            env={**env, "ALLOWED_HOSTS": bad},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2, bad
+        assert len(refused.stderr.strip().splitlines()) == 1 and "ALLOWED_HOSTS" in refused.stderr, bad
+
+
 def test_binding_beyond_loopback_needs_api_token(database) -> None:
     env = {k: v for k, v in os.environ.items() if k != "API_TOKEN"}
     env.update(DB_URL=db_url(database), ENCRYPTION_SECRET=SECRET)

@@ -185,7 +185,12 @@ def create_app(database: Database, settings: Optional[Settings] = None, schedule
         lifespan=lifespan,
     )
 
-    app.add_middleware(Guard, api_token=api_token, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        Guard,
+        api_token=api_token,
+        max_body_bytes=MAX_BODY_BYTES,
+        allowed_hosts=settings.server.allowed_hosts,
+    )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):

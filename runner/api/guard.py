@@ -2,7 +2,8 @@
 
 - `/ping` is open to everyone (it says only {"success": true}).
 - Without API_TOKEN the server answers only requests whose `Host` is a loopback name (localhost, 127.0.0.1,
-  [::1], any port): a web page that rebinds its own name to 127.0.0.1 (DNS rebinding) is refused. With
+  [::1], any port), or one ALLOWED_HOSTS names (the name a reverse proxy in front sends): a web page that
+  rebinds its own name to 127.0.0.1 (DNS rebinding) is refused. With
   API_TOKEN every request must carry `Authorization: Bearer <API_TOKEN>`, which no browser adds on its own.
 - State-changing requests (POST, PUT, PATCH, DELETE) from another site are refused, token or not: an `Origin`
   that is not this server's, or a `Sec-Fetch-Site` other than same-origin / none. curl and scripts send
@@ -61,10 +62,17 @@ def _refusal(status: int, message: str) -> JSONResponse:
 
 
 class Guard:
-    def __init__(self, app: Any, api_token: Optional[str], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: Any,
+        api_token: Optional[str],
+        max_body_bytes: int,
+        allowed_hosts: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.expected = f"Bearer {api_token}".encode() if api_token else None
         self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = frozenset(allowed_hosts)
 
     def refuse(self, method: str, path: str, headers: Headers) -> Optional[JSONResponse]:
         """The answer that stops this request before any route, or None to let it through."""
@@ -73,11 +81,11 @@ class Guard:
         host_header = headers.get("host", "")
         if self.expected is None:
             host, _ = split_host(host_header)
-            if not host or not is_loopback_host(host):
+            if not host or not (is_loopback_host(host) or host.rstrip(".") in self.allowed_hosts):
                 return _refusal(
                     403,
-                    "this server answers only on localhost, 127.0.0.1 or [::1] (it has no API_TOKEN); the"
-                    " Host of this request is not one of them",
+                    "this server answers only on localhost, 127.0.0.1, [::1] and the names ALLOWED_HOSTS"
+                    " gives (it has no API_TOKEN); the Host of this request is not one of them",
                 )
         else:
             # headers arrive as bytes; Starlette shows them as latin-1, which gives the bytes back whole

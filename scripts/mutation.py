@@ -288,8 +288,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "API: the Host check skipped",
         "runner/api/guard.py",
-        "            if not host or not (is_loopback_host(host) or host.rstrip(\".\") in self.allowed_hosts):",
-        "            if False:",
+        'if not host or not (is_loopback_host(host) or host.rstrip(".") in self.allowed_hosts):',
+        "if False:",
         ("tests/test_security.py::test_without_api_token_only_loopback_hosts_and_same_origin",),
     ),
     Fault(

@@ -5,6 +5,7 @@ strings; a pipeline shows its progress while it runs."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -16,6 +17,8 @@ import time
 
 import pytest
 import requests
+
+from runner.cli import parser
 
 from .helpers import (
     ROOT,
@@ -200,6 +203,26 @@ def test_each_command_says_its_own_exit_codes_and_variables() -> None:
         [sys.executable, str(ROOT / "run.py"), "--version"], capture_output=True, text=True, cwd=ROOT
     )
     assert re.fullmatch(r"run\.py \d+\.\d+\.\d+\n", version.stdout)
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    missing, seen = [], 0
+
+    def walk(command: argparse.ArgumentParser, path: str) -> None:
+        nonlocal seen
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helped = {choice.dest for choice in action._choices_actions if choice.help}
+                missing.extend(f"{path} {name}" for name in action.choices if name not in helped)
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, argparse._HelpAction):
+                seen += 1
+                if not (action.help or "").strip():
+                    missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(parser(), "run.py")
+    assert seen > 30 and missing == []
 
 
 def test_serve_logs_one_json_line_per_request_without_query_strings(database) -> None:

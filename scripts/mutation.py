@@ -293,6 +293,20 @@ FAULTS: tuple[Fault, ...] = (
         ("tests/test_security.py::test_without_api_token_only_loopback_hosts_and_same_origin",),
     ),
     Fault(
+        "schedule: a stop between runs handled as one during a run",
+        "runner/commands/blueprint_runs.py",
+        "        if self.running:\n            raise KeyboardInterrupt",
+        "        if True:\n            raise KeyboardInterrupt",
+        ("tests/test_cli_experience.py::test_schedule_stopped_between_runs_is_a_normal_stop",),
+    ),
+    Fault(
+        "schedule: a stop during a run waits for the run to end",
+        "runner/commands/blueprint_runs.py",
+        "        stops.running = True\n",
+        "        stops.running = False\n",
+        ("tests/test_cli_experience.py::test_schedule_stopped_during_a_run_is_an_interrupted_run",),
+    ),
+    Fault(
         "CLI: an option without help text",
         "runner/commands/report.py",
         'help="the page to write (default report.html)"',

@@ -26,6 +26,7 @@ from .helpers import (
     SIM_TOKEN,
     db_url,
     lake,
+    query,
     run_cli,
     serve,
     wait_for_pipeline,
@@ -145,10 +146,8 @@ def test_a_run_into_a_new_lake_says_it_created_one(database, simulator, tmp_path
     assert again.returncode == 0 and "Created" not in again.stdout
 
 
-def test_schedule_stopped_between_runs_is_a_normal_stop(database, simulator, tmp_path) -> None:
-    sim = simulator(seed=3, size=50, services=1, days=10)
-    blueprint, connections = files(tmp_path, sim.url, cron="0 0 1 1 *")  # next January 1st
-    proc = subprocess.Popen(
+def start_schedule(database, blueprint: str, connections: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "run.py"),
@@ -158,22 +157,47 @@ def test_schedule_stopped_between_runs_is_a_normal_stop(database, simulator, tmp
             "--connections",
             connections,
         ],
-        env={**os.environ, "DB_URL": db_url(database)},
+        env={**os.environ, "DB_URL": db_url(database), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
+
+
+def test_schedule_stopped_between_runs_is_a_normal_stop(database, simulator, tmp_path) -> None:
+    sim = simulator(seed=3, size=50, services=1, days=10)
+    blueprint, connections = files(tmp_path, sim.url, cron="0 0 1 1 *")  # next January 1st
+    proc = start_schedule(database, blueprint, connections)
     try:
         created, first_line = proc.stdout.readline(), proc.stdout.readline()
         assert created.startswith(f"Created {database.name}"), created
         assert re.search(r"next run at \d{4}-01-01T00:00:00Z", first_line), first_line
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGTERM)  # at once: the line just printed, the wait hardly begun
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()  # a failed assertion must not leave a scheduler running
     assert proc.returncode == 0, stderr
     assert "error" not in stderr.lower() and "no run was in progress" in stdout
+
+
+def test_schedule_stopped_during_a_run_is_an_interrupted_run(database, simulator, tmp_path) -> None:
+    sim = simulator(seed=3, size=50, services=1, days=10)
+    blueprint, connections = files(tmp_path, sim.url, cron="* * * * * *")  # every second
+    proc = start_schedule(database, blueprint, connections, PAGERDUTY_DORA_PAUSE_AT="write:incidents")
+    try:
+        for line in proc.stderr:
+            if line.startswith("paused at"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; the interrupted load was not committed" in stderr
+    assert "run 1 starting" in stdout and "no run was in progress" not in stdout
+    assert query(database, "SELECT COUNT(*) FROM incidents") == [(0,)]
+    assert query(database, "SELECT COUNT(*) FROM _loads WHERE status = 'completed'") == [(0,)]
 
 
 def test_each_command_says_its_own_exit_codes_and_variables() -> None:

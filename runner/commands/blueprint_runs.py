@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -136,6 +138,37 @@ def reconcile_due(database: Database, blueprint: Blueprint, every_days: int, now
     return last is None or now.replace(tzinfo=None) - last >= timedelta(days=every_days)
 
 
+class _Stops:
+    """SIGTERM and Ctrl-C for `schedule`: between runs they only set `requested` (the idle wait sees it within
+    a second and the command ends normally); during a run they interrupt it as they interrupt `run`. A flag,
+    not an exception, between runs: an exception raised while a line is being printed would escape as an
+    interrupted run. A flag and short sleeps, not an Event: setting an Event from a handler can deadlock on
+    the lock the interrupted wait holds."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.running = False
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.running:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.handle)
+            signal.signal(signal.SIGINT, self.handle)
+
+    def wait_until(self, due: datetime) -> bool:
+        """Sleep until `due`; False as soon as a stop is requested."""
+        while not self.requested:
+            left = (due - datetime.now(UTC)).total_seconds()
+            if left <= 0:
+                return True
+            time.sleep(min(left, 1.0))
+        return False
+
+
 def schedule_command(args: argparse.Namespace, database: Database, settings: Settings) -> int:
     """Run the blueprint each time its cronConfig fires, one run at a time, logging each. A run that overruns
     delays the next tick instead of overlapping it; missed ticks are skipped, not queued. Stopped (SIGTERM,
@@ -145,6 +178,8 @@ def schedule_command(args: argparse.Namespace, database: Database, settings: Set
         raise InputError(
             "cronConfig: the blueprint is manual; use `run.py run`, or give it a cron expression"
         )
+    stops = _Stops()
+    stops.install()
     due = next_fire(blueprint.cron, datetime.now(UTC))
     announce_created(database.claim(), database)  # one this project did not create: refused before a tick
     runs = worst = 0
@@ -154,23 +189,19 @@ def schedule_command(args: argparse.Namespace, database: Database, settings: Set
         next_run=f"{due:%Y-%m-%dT%H:%M:%SZ}",
     )
     while True:
-        try:
-            wait = (due - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                time.sleep(wait)
-            started = datetime.now(UTC)
-            # the blueprint's connections are read again at each run: a rotated token or a new one is used
-            current = load_blueprint(
-                args.blueprint, connections_for(args, database, settings), force=args.force
-            )
-            full = reconcile_due(database, current, args.reconcile_every, started)
-        except KeyboardInterrupt:  # stopped between runs: nothing was running, nothing is lost
+        if not stops.wait_until(due):  # stopped between runs: nothing was running, nothing is lost
             out.info(
                 f"schedule: stopped after {runs} run(s); no run was in progress", event="schedule_stopped"
             )
             return worst
+        started = datetime.now(UTC)
+        stops.running = True
+        # the blueprint's connections are read again at each run: a rotated token or a new one is used
+        current = load_blueprint(args.blueprint, connections_for(args, database, settings), force=args.force)
+        full = reconcile_due(database, current, args.reconcile_every, started)
         out.info(f"schedule: run {runs + 1} starting at {started:%Y-%m-%dT%H:%M:%SZ}", event="schedule_run")
         code = _run(current, args, database, settings, SyncPolicy(full_sync=full))
+        stops.running = False
         runs += 1
         worst = max(worst, code)
         if args.max_runs and runs >= args.max_runs:

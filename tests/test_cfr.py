@@ -248,6 +248,60 @@ def test_cfr_levels_follow_the_dora_report(database) -> None:
     assert cfr(database) == [(date(2026, 8, 1), 5, 1, 0.2, "low")]
 
 
+def test_deployment_frequency_by_hand(database) -> None:
+    """Weeks start on Monday and a week spanning two months counts in each for its days in it; the median is
+    the greatest weekly count whose percent rank is at most 0.5.
+    - August 2026 (Saturday the 1st): weeks of 0 (1-2), 5 (3-9), 1 (10-16: two deployments on the 10th),
+      1 (17-23), 0 (24-30), 0 (31): sorted 0 0 0 1 1 5, median 0; 7 deployment days, so medium.
+    - September: every weekday (22); weeks of 4 (1-6), 5, 5, 5, 3 (28-30): sorted 3 4 5 5 5, median 5: elite.
+    - October: nothing deployed, a month between deployed ones: low.
+    - November (Sunday the 1st): Saturday-Sunday pairs on the 7th-8th and 14th-15th. Weeks from Monday hold
+      0 (1), 2 (2-8), 2 (9-15), 0, 0, 0 (30): median 0, medium. Weeks from Sunday would hold 1 2 1 0 0:
+      median 1, high."""
+    days = ["2026-08-03", "2026-08-04", "2026-08-05", "2026-08-06", "2026-08-07", "2026-08-10", "2026-08-17"]
+    events = [change_event(f"a{i}", f"{day}T12:00:00Z") for i, day in enumerate(days)]
+    events.append(change_event("a-twice", "2026-08-10T18:00:00Z"))
+    september = [date(2026, 9, 1) + timedelta(days=n) for n in range(30)]
+    weekdays = [day for day in september if day.weekday() < 5]
+    events += [change_event(f"s{day:%d}", f"{day:%Y-%m-%d}T09:30:00Z") for day in weekdays]
+    for day in ("07", "08", "14", "15"):
+        events.append(change_event(f"n{day}", f"2026-11-{day}T23:59:59Z"))
+    load_raw(database, [], change_events=tuple(events))
+    build(database)
+    rows = lake(
+        database,
+        "SELECT month, deployments, deployment_days, median_deployment_days_per_week, deployments_per_week,"
+        " level FROM dora_deployment_frequency_monthly ORDER BY month",
+    )
+    assert len(weekdays) == 22
+    assert [row[:4] + row[5:] for row in rows] == [
+        (date(2026, 8, 1), 8, 7, 0, "medium"),
+        (date(2026, 9, 1), 22, 22, 5, "elite"),
+        (date(2026, 10, 1), 0, 0, 0, "low"),
+        (date(2026, 11, 1), 4, 4, 0, "medium"),
+    ]
+    assert [row[4] for row in rows] == pytest.approx([8 * 7 / 31, 22 * 7 / 30, 0.0, 4 * 7 / 30], rel=1e-12)
+
+
+def test_deployment_frequency_levels_at_their_boundaries(database) -> None:
+    load_raw(database, [])
+    cases = [
+        (5, 5, "elite"),
+        (4.99, 20, "high"),
+        (1, 4, "high"),
+        (0.99, 1, "medium"),
+        (0, 1, "medium"),
+        (0, 0, "low"),
+    ]
+    sql = " union all ".join(
+        f"select {i} as i, {{{{ deployment_frequency_level('{median}', '{days}') }}}} as level"
+        for i, (median, days, _) in enumerate(cases)
+    )
+    outcome = run_dbt(database, ["show", "--inline", sql, "--limit", "20"])
+    assert outcome.success, outcome.error
+    assert [row[1] for row in sorted(outcome.rows)] == [level for _, _, level in cases]
+
+
 # -------------------------------------------------------------------------------------- deployments file
 def write_csv(tmp_path: Path, text: str, name: str = "deploys.csv") -> str:
     path = tmp_path / name

@@ -35,9 +35,10 @@ FIXTURE = [
         assignments=(("2026-05-02T11:00:05Z", "PU1", "Ann Lee"),),
     ),
     incident(6, "2026-05-02T12:00:00Z", resolved_after=6 * M),
-    # January: 10, 30 (low urgency), 59 (resolved one second before February, on the other service)
+    # January: 10, 30:25 (low urgency; hours come from the seconds, not the whole minutes), 59:59 (resolved
+    # one second before February, on the other service)
     incident(11, "2026-01-05T10:00:00Z", resolved_after=10 * M),
-    incident(12, "2026-01-10T10:00:00Z", resolved_after=30 * M, urgency="low"),
+    incident(12, "2026-01-10T10:00:00Z", resolved_after=30 * M + timedelta(seconds=25), urgency="low"),
     incident(13, "2026-01-31T23:00:00Z", resolved_after=59 * M + timedelta(seconds=59), service="PSVC002"),
     # February: 30 (created in January, resolved at 00:00:00 on February 1st), 5 and 15 (P5), 2000
     incident(21, "2026-01-31T23:30:00Z", resolved_after=30 * M),
@@ -62,7 +63,7 @@ FIXTURE = [
 
 EXPECTED_MTTR = [
     # month, resolved incidents, lower median of the exact lead times in seconds, level
-    (date(2026, 1, 1), 3, 1800, "elite"),  # [600, 1800, 3599]
+    (date(2026, 1, 1), 3, 1825, "elite"),  # [600, 1825, 3599]
     (date(2026, 2, 1), 4, 900, "elite"),  # [300, 900, 1800, 120000]
     (date(2026, 3, 1), 5, 420, "elite"),  # [59, 420, 420, 450, 606000]
     (date(2026, 4, 1), 2, 5400, "high"),  # [5400, 6000]
@@ -288,7 +289,7 @@ def test_late_load_of_old_incidents_arrives_incrementally(built) -> None:
     assert {"pagerduty:Incident:2:11", "pagerduty:Incident:2:12", "pagerduty:Incident:2:13"} <= ids
     assert len(ids) == len(FIXTURE) + 3
     january = mttr(built)[0]
-    assert january == (date(2026, 1, 1), 6, 1800, "elite")  # [600, 600, 1800, 1800, 3599, 3599]
+    assert january == (date(2026, 1, 1), 6, 1825, "elite")  # [600, 600, 1825, 1825, 3599, 3599]
 
 
 def test_every_model_and_column_is_documented(built) -> None:

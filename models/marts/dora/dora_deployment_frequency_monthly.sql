@@ -48,15 +48,19 @@ days as (
 
 ),
 
+weeks as (
+
+    select month, day, cast(day - interval weekday(day) day as date) as week
+    from days
+
+),
+
 weekly as (
 
-    select
-        days.month,
-        cast(days.day - interval weekday(days.day) day as date) as week,
-        count(deployment_days.day) as days_deployed
-    from days
-    left join deployment_days on deployment_days.day = days.day
-    group by days.month, cast(days.day - interval weekday(days.day) day as date)
+    select weeks.month, weeks.week, count(deployment_days.day) as days_deployed
+    from weeks
+    left join deployment_days on deployment_days.day = weeks.day
+    group by weeks.month, weeks.week
 
 ),
 

@@ -159,7 +159,10 @@ def build_in_a_plain_shell(app: Path, stand_ins: Path) -> Path:
             done = subprocess.run(
                 ["/bin/sh", "-c", arguments], cwd=app, env=env, capture_output=True, text=True, timeout=300
             )
-            assert done.returncode == 0, f"RUN {arguments}\n{done.stdout}\n{done.stderr}"
+            assert done.returncode == 0, (
+                f"RUN {arguments}\n{done.stdout}\n{done.stderr}\n(pip: this environment is not what"
+                " requirements.txt and constraints.txt install; `make install` makes it so)"
+            )
     return log
 
 

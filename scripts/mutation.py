@@ -746,6 +746,100 @@ FAULTS: tuple[Fault, ...] = (
         '{"body": self.body_seconds}',
         ("tests/test_stored_input.py::test_slow_clients_are_cut_off_and_ping_keeps_answering",),
     ),
+    # ---- dashboards and compose (issue 24)
+    Fault(
+        "by project: every incident counts in every project (MTTR)",
+        "models/marts/dora/dora_mttr_monthly_by_project.sql",
+        "inner join {{ ref('int_project_boards') }} as projects on projects.board_id = incidents.board_id",
+        "inner join {{ ref('int_project_boards') }} as projects on 1 = 1",
+        ("tests/test_dashboards.py::test_the_by_project_views_equal_devlakes_tables_worked_out_by_hand",),
+    ),
+    Fault(
+        "by project: a deployment of several of a project's services counts once for each (CFR)",
+        "models/marts/dora/dora_cfr_monthly_by_project.sql",
+        "    select distinct projects.project_name, boards.deployment_id",
+        "    select projects.project_name, boards.deployment_id",
+        ("tests/test_dashboards.py::test_the_by_project_views_equal_devlakes_tables_worked_out_by_hand",),
+    ),
+    Fault(
+        "by project: recoveries of every service count in every project",
+        "models/marts/dora/dora_failed_deployment_recovery_time_monthly_by_project.sql",
+        "inner join {{ ref('int_project_boards') }} as projects on projects.board_id = incidents.board_id",
+        "inner join {{ ref('int_project_boards') }} as projects on 1 = 1",
+        ("tests/test_dashboards.py::test_the_by_project_views_equal_devlakes_tables_worked_out_by_hand",),
+    ),
+    Fault(
+        "dashboards: the datasource variable is not set by the import (a uid written instead)",
+        "dashboards/grafana/dashboards/dora-overview.json",
+        '"value": "${DS_LAKE}"',
+        '"value": "pagerduty-lake"',
+        ("tests/test_dashboards.py::test_dashboard_imports_by_hand_and_provisions",),
+    ),
+    Fault(
+        "dashboards: the incidents count ignores $project",
+        "dashboards/grafana/dashboards/incidents.json",
+        "AND board_issues.board_id IN (SELECT row_id FROM project_mapping"
+        " WHERE `table` = 'boards' AND project_name IN (${project:sqlstring}))"
+        ' AND $__timeFilter(issues.created_date)"',
+        'AND $__timeFilter(issues.created_date)"',
+        ("tests/test_dashboards.py::test_incident_panels_count_and_link_to_pagerduty",),
+    ),
+    Fault(
+        "dashboards: the service variable offers services outside the chosen projects",
+        "dashboards/grafana/dashboards/service.json",
+        '"query": "SELECT name AS __text, id AS __value FROM boards WHERE id IN',
+        '"query": "SELECT name AS __text, id AS __value FROM boards WHERE 1 = 1 OR id IN',
+        ("tests/test_dashboards.py::test_service_panels_show_the_views_for_the_chosen_project_and_service",),
+    ),
+    Fault(
+        "dashboards: the overview's latest month is the oldest",
+        "dashboards/grafana/dashboards/dora-overview.json",
+        "ORDER BY month DESC) AS newest FROM dora_mttr_monthly_by_project",
+        "ORDER BY month) AS newest FROM dora_mttr_monthly_by_project",
+        ("tests/test_dashboards.py::test_overview_panels_show_the_views",),
+    ),
+    Fault(
+        "dashboards: hours to resolve shown unrounded (the override names no column)",
+        "dashboards/grafana/dashboards/incidents.json",
+        '"options": "hours_to_resolve"',
+        '"options": "hours_to_resolv"',
+        ("tests/test_dashboards.py::test_every_panel_runs_on_the_lake",),
+    ),
+    Fault(
+        "Dockerfile: runs as root",
+        "Dockerfile",
+        "USER 10001:10001\n",
+        "",
+        ("tests/test_docker.py::test_dockerfile_base_image_user_command_and_health_check",),
+    ),
+    Fault(
+        "Dockerfile: the health check asks a route that does not answer",
+        "Dockerfile",
+        "http://127.0.0.1:8080/ping",
+        "http://127.0.0.1:8080/health",
+        ("tests/test_docker.py::test_the_image_builds_in_a_plain_shell_and_serves",),
+    ),
+    Fault(
+        "Dockerfile: dbt's macros are not copied",
+        "Dockerfile",
+        "COPY macros/ macros/\n",
+        "",
+        ("tests/test_docker.py::test_the_image_builds_in_a_plain_shell_and_serves",),
+    ),
+    Fault(
+        "Dockerfile: pip installs without constraints.txt",
+        "Dockerfile",
+        "RUN pip install --quiet -r requirements.txt -c constraints.txt",
+        "RUN pip install --quiet -r requirements.txt",
+        ("tests/test_docker.py::test_dockerfile_installs_as_make_install_does",),
+    ),
+    Fault(
+        "compose: Grafana starts before the project is healthy",
+        "docker-compose.yml",
+        "      pagerduty-dora:\n        condition: service_healthy",
+        "      pagerduty-dora:\n        condition: service_started",
+        ("tests/test_docker.py::test_compose_runs_the_whole_stack",),
+    ),
 )
 
 COPY_EXCLUDE = {

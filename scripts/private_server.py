@@ -21,7 +21,7 @@ from ingestion.database import Database
 HOW_TO_GET_ONE = """no MySQL/MariaDB server answers at {where}, and no server binaries are installed
 to start a private one. Either:
   - install MariaDB (Debian/Ubuntu: sudo apt-get install mariadb-server) and run `make demo` again, or
-  - start MySQL 8 with Docker: `docker compose up -d` in this folder, then
+  - start MySQL 8.4 with Docker: `docker compose up -d mysql` in this folder, then
     export DB_URL=mysql://root:demo@127.0.0.1:3307/lake and run `make demo` again, or
   - point DB_URL at a server you have: export DB_URL=mysql://user:password@host:3306/lake"""
 

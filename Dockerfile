@@ -18,7 +18,7 @@ RUN pip install --quiet --upgrade pip
 RUN pip install --quiet -r requirements.txt -c constraints.txt
 
 # what run.py serve reads: its code, the dbt project it builds, dlt's settings; no tests, simulator or scripts
-COPY run.py dbt_project.yml profiles.example.yml ./
+COPY run.py pyproject.toml dbt_project.yml profiles.example.yml ./
 COPY .dlt/config.toml .dlt/
 COPY runner/ runner/
 COPY ingestion/ ingestion/

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pymysql
 
@@ -46,13 +46,25 @@ def parser() -> argparse.ArgumentParser:
         " codes and the variables it reads",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    root.add_argument("--version", action=_Version, help="print the version and exit")
     commands = root.add_subparsers(dest="command", required=True)
     blueprint_runs.add_parsers(commands, epilog)
     serve.add_parsers(commands, epilog)
     manage.add_parsers(commands, epilog)
     report.add_parsers(commands, epilog)
     return root
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked for (a copy without pyproject.toml, as in the image, still
+    starts)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
 
 
 def version() -> str:

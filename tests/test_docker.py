@@ -186,7 +186,16 @@ def test_the_image_builds_in_a_plain_shell_and_serves(database: Database, simula
     # only what serve needs: no tests but dbt's, no simulator, scripts, dashboards, environment or secrets
     assert sorted(p.name for p in app.iterdir()) == sorted(
         [".dlt", "constraints.txt", "dbt_project.yml", "ingestion", "logs", "macros", "models"]
-        + ["profiles.example.yml", "requirements.txt", "run.py", "runner", "seeds", "target", "tests"]
+        + [
+            "profiles.example.yml",
+            "pyproject.toml",
+            "requirements.txt",
+            "run.py",
+            "runner",
+            "seeds",
+            "target",
+        ]
+        + ["tests"]
     )
     assert [p.name for p in (app / "tests").iterdir()] == ["dbt"]
     assert [p.name for p in (app / ".dlt").iterdir()] == ["config.toml"]
@@ -200,6 +209,10 @@ def test_the_image_builds_in_a_plain_shell_and_serves(database: Database, simula
     command = [sys.executable if part == "python" else part for part in command]
     command[command.index("0.0.0.0")] = "127.0.0.1"  # no port of this machine opened beyond loopback
     command[command.index("8080")] = str(port)
+    version = subprocess.run(
+        [sys.executable, "run.py", "--version"], cwd=app, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert re.fullmatch(r"run\.py \d+\.\d+\.\d+\n", version.stdout), version.stderr
     assert health_check(port) != 0, "nothing answers yet"
     proc = subprocess.Popen(
         command, cwd=app, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True

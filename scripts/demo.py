@@ -53,7 +53,7 @@ def main() -> int:
 def _demo(database: Database) -> int:
     os.environ["PAGERDUTY_TOKEN"] = SIM_TOKEN
     with (
-        simulator("--size", "2000", "--days", "400", "--seed", "42") as url,
+        simulator("--size", "2000", "--days", "400", "--seed", "42", "--responders") as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
         print(f"PagerDuty simulator running at {url}", flush=True)

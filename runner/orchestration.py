@@ -181,6 +181,7 @@ def _run(
             policy=settings.endpoint_policy,
             bulk_load=settings.bulk_load,
             reconcile_since=reconcile_since,
+            history_since=settings.history_since,
         )
 
     # connections are collected side by side (PagerDuty's limits are per account); loads complete in turn.

@@ -162,7 +162,7 @@ select
         when incidents.resolution_date >= incidents.created_at
             then {{ seconds_between('incidents.created_at', 'incidents.resolution_date') }}
     end as seconds_to_resolve,
-    coalesce(counts.log_entries, 0) as log_entries,
+    cast(coalesce(counts.log_entries, 0) as signed) as log_entries,
     case
         when acks.first_ack_at >= incidents.created_at
             then {{ seconds_between('incidents.created_at', 'acks.first_ack_at') }}
@@ -176,24 +176,24 @@ select
         when acks.engaged_user_count > 1
             then {{ seconds_between('acks.first_ack_at', 'acks.last_engaged_at') }}
     end as seconds_to_engage,
-    acks.engaged_seconds,
-    coalesce(snoozes.snoozed_seconds, 0) as snoozed_seconds,
-    coalesce(counts.escalation_count, 0) as escalation_count,
-    coalesce(counts.timeout_escalation_count, 0) as timeout_escalation_count,
-    coalesce(counts.manual_escalation_count, 0) as manual_escalation_count,
-    coalesce(counts.reassignment_count, 0) as reassignment_count,
-    coalesce(acks.engaged_user_count, 0) as engaged_user_count,
-    coalesce(counts.total_notifications, 0) as total_notifications,
-    coalesce(interruptions.business_hour_interruptions, 0) as business_hour_interruptions,
-    coalesce(interruptions.off_hour_interruptions, 0) as off_hour_interruptions,
-    coalesce(interruptions.sleep_hour_interruptions, 0) as sleep_hour_interruptions,
-    coalesce(interruptions.total_interruptions, 0) as total_interruptions,
+    cast(acks.engaged_seconds as signed) as engaged_seconds,
+    cast(coalesce(snoozes.snoozed_seconds, 0) as signed) as snoozed_seconds,
+    cast(coalesce(counts.escalation_count, 0) as signed) as escalation_count,
+    cast(coalesce(counts.timeout_escalation_count, 0) as signed) as timeout_escalation_count,
+    cast(coalesce(counts.manual_escalation_count, 0) as signed) as manual_escalation_count,
+    cast(coalesce(counts.reassignment_count, 0) as signed) as reassignment_count,
+    cast(coalesce(acks.engaged_user_count, 0) as signed) as engaged_user_count,
+    cast(coalesce(counts.total_notifications, 0) as signed) as total_notifications,
+    cast(coalesce(interruptions.business_hour_interruptions, 0) as signed) as business_hour_interruptions,
+    cast(coalesce(interruptions.off_hour_interruptions, 0) as signed) as off_hour_interruptions,
+    cast(coalesce(interruptions.sleep_hour_interruptions, 0) as signed) as sleep_hour_interruptions,
+    cast(coalesce(interruptions.total_interruptions, 0) as signed) as total_interruptions,
     case
         when incidents.status <> 'resolved' or last_resolves.agent_type is null then null
         when last_resolves.agent_type like 'user%' then 0
         else 1
     end as auto_resolved,
-    greatest(coalesce(counts.triggers, 0) - 1, 0) as reopen_count
+    cast(greatest(coalesce(counts.triggers, 0) - 1, 0) as signed) as reopen_count
 
 from incidents
 left join acks on acks.connection_id = incidents.connection_id and acks.incident_id = incidents.incident_id

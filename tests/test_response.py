@@ -166,8 +166,9 @@ def lower_median(values: list[int]) -> int:
     return sorted(values)[(len(values) - 1) // 2]
 
 
-def nearest_rank(values: list[int], fraction: float) -> int:
-    return sorted(values)[max(math.ceil(fraction * len(values)), 1) - 1]
+def p90(values: list[int]) -> int:
+    """Nearest rank: the value at rank ceil(0.9 n), in integers (0.9 * 70 is 63.00000000000001)."""
+    return sorted(values)[max(-(-9 * len(values) // 10), 1) - 1]
 
 
 def hours(local: datetime) -> str:
@@ -223,8 +224,8 @@ def check_mtta(database, facts: list[dict[str, Any]]) -> None:
         for group, values in groups.items():
             acked = [v for v in values if v is not None]
             median = lower_median(acked) if acked else None
-            p90 = nearest_rank(acked, 0.9) if acked else None
-            result[group] = (len(values), len(acked), median, p90)
+            p90_value = p90(acked) if acked else None
+            result[group] = (len(values), len(acked), median, p90_value)
         return result
 
     got = {

@@ -124,7 +124,7 @@ def test_per_incident_facts_match_the_log_entries_computed_by_hand(database, sim
     assert got == expected
 
 
-def test_a_first_load_of_an_account_all_resolved_fills_assignees_and_every_view(database, simulator) -> None:
+def test_first_load_of_an_all_resolved_account_fills_assignees_and_views(database, simulator) -> None:
     """Once resolved, incidents carry no assignments: the only record of who had them is their log entries,
     which a first load now reads. Then every response view against the same numbers computed here, in
     Python, from the log entries as the API renders them."""

@@ -11,10 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ingestion.raw_store import record_scopes
+from runner.errors import InputError
+from runner.settings import Settings
 from runner.transform import run_dbt
 from simulator import generate
 
-from .helpers import lake, load, utc
+from .helpers import lake, load, query, utc
 
 END = datetime(2026, 10, 1, tzinfo=UTC)
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -333,3 +335,31 @@ def check_interruptions(database, ds, covered: list[int]) -> None:
     assert {(u, w): list(v) for u, w, *v in rows} == dict(weeks)
     assert all(sum(v[2:]) == v[1] for v in weeks.values())
     assert min(sum(v[k] for v in weeks.values()) for k in (2, 3, 4)) > 0  # every kind of hour occurs
+
+
+def test_history_since_bounds_the_log_entries_a_first_load_reads(database, simulator) -> None:
+    """HISTORY_SINCE: a first load lists log entries written since then only (windowed like incidents), and
+    costs that many fewer requests; the setting reads a date as midnight UTC and refuses a bare local time."""
+    server = simulator(seed=5, size=400, services=2, days=60, end=END, responders=True)
+    since = END - timedelta(days=20)
+    result = load(server, database, END - timedelta(days=60), history_since=since)
+    times = [row[0] for row in query(database, "SELECT created_at FROM log_entries")]
+    assert times and min(times) >= since.replace(tzinfo=None) - timedelta(seconds=1)
+    expected = sum(
+        1
+        for s in range(len(server.dataset))
+        for event in server.dataset.events(s)
+        if event[0] >= since.timestamp()
+    )
+    assert result.stats.log_entries == expected < sum(len(server.dataset.events(s)) for s in range(400))
+    assert Settings.from_env({"HISTORY_SINCE": "2025-01-01"}).history_since == datetime(
+        2025, 1, 1, tzinfo=UTC
+    )
+    assert Settings.from_env({}).history_since is None
+    for bad in ("2025-01-01T10:00:00", "last year"):
+        try:
+            Settings.from_env({"HISTORY_SINCE": bad})
+        except InputError as exc:
+            assert "HISTORY_SINCE" in str(exc)
+        else:
+            raise AssertionError(bad)

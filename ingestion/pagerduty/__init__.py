@@ -1,8 +1,10 @@
 """dlt source for PagerDuty: the incidents, log entries, services and change events of one connection.
 
-A first run lists every incident created since `start_date`. A rerun lists the incidents created since the
-previous run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the
-account's log entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
+A first run lists every incident created since `start_date`, and the account's log entries since
+`history_since` (default: `start_date`): once resolved, an incident forgets who was paged and who
+acknowledged, and only its log entries remember. A rerun lists the incidents created since the previous
+run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the account's log
+entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
 resolved, reopened, moved, re-prioritised or merged after resolution); each changed incident that no listing
 showed is read by id. Every run also lists the account's services, priorities, teams and users (one request
 per 100 of each), so that names renamed in the account reach every incident without reading it again. A rerun

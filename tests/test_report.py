@@ -304,6 +304,9 @@ def test_the_response_section_shows_mtta_with_its_change_sleepers_and_noisy_serv
     ]
     assert len(expected) >= 6 and tables["table-mtta"][1:] == expected
     assert any(row[4].startswith(("faster", "slower")) for row in expected)
+    # three months: the first one shown is still compared with the month before it, outside the page
+    three = report(database, tmp_path / "three.html", "--months", "3").tables["table-mtta"][1:]
+    assert three == expected[-3:] and not three[0][4].startswith("no figure")
     # the five responders most often woken in the last four weeks (Monday of this week, less three weeks)
     today = datetime.now(UTC).date()
     since = today - timedelta(days=today.weekday() + 21)

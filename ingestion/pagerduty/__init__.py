@@ -396,14 +396,16 @@ class Collection:
 
     # ----------------------------------------------------------------------------------- log entries
     def log_entries_rows(self) -> list[Row]:
-        """The account's log entries since the cut-off, or on a first load since `history_since` (read once
-        per run, shared by two resources). A first load needs them too: once resolved, an incident forgets
+        """A rerun's log entries since the cut-off (read once per run, shared by two resources). A first load
+        reads them too, since `history_since` (_first_load_log_entries): once resolved, an incident forgets
         who was paged, who acknowledged and what escalated, and only its log entries remember. Listed
         account-wide in windows of at most 6 months, like incidents: one request per 100 entries."""
         if self._log_rows is None:
             self._log_rows = []
             previous = self.state.incidents_until
-            since = self.history_since if previous is None else previous - settings.INCREMENTAL_OVERLAP
+            if previous is None:  # a first load streams its log entries (log_entries) and reads none by id
+                return self._log_rows
+            since = previous - settings.INCREMENTAL_OVERLAP
             pages = iter_windows(
                 self.client, "/log_entries", "log_entries", since, self.until, {}, warn=self.warn
             )
@@ -413,9 +415,25 @@ class Collection:
         return self._log_rows
 
     def log_entries(self) -> Iterator[list[Row]]:
+        if self.state.incidents_until is None:  # a first load: streamed, for nothing else reads them
+            yield from self._first_load_log_entries()
+            return
         rows = self.log_entries_rows()
         for start in range(0, len(rows), settings.PAGE_LIMIT):
             yield rows[start : start + settings.PAGE_LIMIT]
+
+    def _first_load_log_entries(self) -> Iterator[list[Row]]:
+        """A first load's log entries since `history_since`, page by page as they arrive: about nine per
+        incident, so holding them all (as a rerun holds its few to find the changed incidents) took 2.6 GB
+        at 50,000 incidents (BENCHMARKS.md)."""
+        pages = iter_windows(
+            self.client, "/log_entries", "log_entries", self.history_since, self.until, {}, warn=self.warn
+        )
+        for page in pages:
+            rows = [log_entry_row(self.connection_id, e, self.fetched_at) for e in page]
+            self.stats.log_entries += len(rows)
+            if rows:
+                yield rows
 
     # -------------------------------------------------------------------------------------- services
     def services(self) -> Iterator[list[Row]]:

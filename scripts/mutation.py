@@ -881,8 +881,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "response: a snooze ends only at the resolution (its unacknowledge ignored)",
         "models/intermediate/int_incident_responses.sql",
-        "and later.entry_type in ('unacknowledge_log_entry', 'resolve_log_entry', 'snooze_log_entry')",
-        "and later.entry_type in ('resolve_log_entry', 'snooze_log_entry')",
+        "where entry_type in ('snooze_log_entry', 'unacknowledge_log_entry', 'resolve_log_entry')",
+        "where entry_type in ('snooze_log_entry', 'resolve_log_entry')",
         (T_FACTS,),
     ),
     Fault(

@@ -73,27 +73,23 @@ counts as (
 snoozes as (
 
     select
-        snoozed.connection_id,
-        snoozed.incident_id,
-        sum({{ seconds_between('snoozed.created_at', 'snoozed.ended_at') }}) as snoozed_seconds
+        connection_id,
+        incident_id,
+        sum({{ seconds_between('created_at', 'ended_at') }}) as snoozed_seconds
     from (
         select
-            snooze.connection_id,
-            snooze.incident_id,
-            snooze.created_at,
-            (
-                select min(later.created_at)
-                from entries as later
-                where later.connection_id = snooze.connection_id
-                    and later.incident_id = snooze.incident_id
-                    and later.created_at > snooze.created_at
-                    and later.entry_type in ('unacknowledge_log_entry', 'resolve_log_entry', 'snooze_log_entry')
+            connection_id,
+            incident_id,
+            entry_type,
+            created_at,
+            lead(created_at) over (
+                partition by connection_id, incident_id order by created_at, log_entry_id
             ) as ended_at
-        from entries as snooze
-        where snooze.entry_type = 'snooze_log_entry'
-    ) as snoozed
-    where snoozed.ended_at is not null
-    group by snoozed.connection_id, snoozed.incident_id
+        from entries
+        where entry_type in ('snooze_log_entry', 'unacknowledge_log_entry', 'resolve_log_entry')
+    ) as marks
+    where entry_type = 'snooze_log_entry' and ended_at is not null
+    group by connection_id, incident_id
 
 ),
 

@@ -846,7 +846,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "response: interruptions judged in UTC, not in the notified user's time zone",
         "models/intermediate/int_notifications_localized.sql",
-        "interval coalesce(offsets.utc_offset_seconds, 0) second",
+        "interval coalesce(zoned.utc_offset_seconds, 0) second",
         "interval 0 second",
         (T_FACTS,),
     ),

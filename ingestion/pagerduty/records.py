@@ -215,7 +215,7 @@ TIME_ZONE_OFFSETS = RawTable(
         Column("utc_offset_seconds", "BIGINT", "int"),
         *_tail(),
     ),
-    current_indexes=(("time_zone", "valid_from"),),
+    current_indexes=(("connection_id", "time_zone", "valid_from"),),
     description="The UTC offset of each user's time zone over time (from Python's tz database, written by"
     " the loader): SQL tells a responder's local hour with it, without the server's time zone tables",
 )

@@ -2,8 +2,18 @@
     forgets who was paged and who acknowledged; the entries remember). Names and definitions are PagerDuty
     Analytics' (AnalyticsRawIncident) wherever it defines them; _response__models.yml says where ours
     differ. An incident whose entries the lake lacks (created before HISTORY_SINCE) has log_entries = 0 and
-    null or zero facts. A table rebuilt whole at every build: the aggregation reads every log entry. -#}
-{{ config(materialized='table') }}
+    null or zero facts. A table rebuilt whole at every build (the aggregation reads every log entry), keyed
+    for the views that join it by incident and read it by board and month. -#}
+{{ config(
+    materialized='table',
+    table_keys=[
+        ['PRIMARY', ['issue_id']],
+        ['ix_responses_incident', ['connection_id', 'incident_id']],
+        ['ix_responses_board_month', ['board_id', 'created_month']],
+        ['ix_responses_month', ['created_month']],
+    ],
+    post_hook=["{{ ensure_table_keys(this) }}"],
+) }}
 
 with incidents as (
 

@@ -23,30 +23,43 @@ users as (
 
 ),
 
-offsets as (
+zoned as (
 
-    select * from {{ ref('stg_pagerduty__time_zone_offsets') }}
+    select
+        notifications.*,
+        users.user_name,
+        users.time_zone,
+        (
+            {#- the span the instant falls in: the latest that began at or before it (one probe of the
+                offsets' key per notification, where a range join ranked every span for each) -#}
+            select offsets.utc_offset_seconds
+            from {{ ref('stg_pagerduty__time_zone_offsets') }} as offsets
+            where offsets.connection_id = notifications.connection_id
+                and offsets.time_zone = users.time_zone
+                and offsets.valid_from <= notifications.notified_at
+            order by offsets.valid_from desc
+            limit 1
+        ) as utc_offset_seconds
+    from notifications
+    left join users
+        on users.connection_id = notifications.connection_id and users.user_id = notifications.user_id
 
 ),
 
 localized as (
 
     select
-        notifications.*,
-        users.user_name,
-        users.time_zone,
-        case when offsets.utc_offset_seconds is null then 0 else 1 end as zone_known,
-        date_add(
-            notifications.notified_at, interval coalesce(offsets.utc_offset_seconds, 0) second
-        ) as local_at
-    from notifications
-    left join users
-        on users.connection_id = notifications.connection_id and users.user_id = notifications.user_id
-    left join offsets
-        on offsets.connection_id = notifications.connection_id
-        and offsets.time_zone = users.time_zone
-        and notifications.notified_at >= offsets.valid_from
-        and notifications.notified_at < offsets.valid_until
+        zoned.connection_id,
+        zoned.incident_id,
+        zoned.log_entry_id,
+        zoned.notified_at,
+        zoned.user_id,
+        zoned.channel_type,
+        zoned.user_name,
+        zoned.time_zone,
+        case when zoned.utc_offset_seconds is null then 0 else 1 end as zone_known,
+        date_add(zoned.notified_at, interval coalesce(zoned.utc_offset_seconds, 0) second) as local_at
+    from zoned
 
 )
 

@@ -2,7 +2,13 @@
     it interrupted (macros/response/interruption_hours.sql). Local time is UTC plus the offset the user's
     zone had at that instant (time_zone_offsets, written by the loader: the servers' own time zone tables are
     not relied on). A user the account no longer lists, or whose zone is unknown, is judged in UTC
-    (`zone_known` = 0). -#}
+    (`zone_known` = 0). A table rebuilt at every build, keyed by incident: the response facts and the weekly
+    view both read it, and working out each local time once is what costs. -#}
+{{ config(
+    materialized='table',
+    table_keys=[['ix_notifications_incident', ['connection_id', 'incident_id', 'user_id']]],
+    post_hook=["{{ ensure_table_keys(this) }}"],
+) }}
 with notifications as (
 
     select

@@ -43,7 +43,7 @@ import pymysql
 
 from .checkpoints import checkpoint, chunk_rows
 from .database import Database
-from .pagerduty.records import DEPLOYMENTS, PAGERDUTY_TABLES, RAW_TABLES, RawTable, Row
+from .pagerduty.records import DEPLOYMENTS, PAGERDUTY_TABLES, RAW_TABLES, Column, RawTable, Row
 
 LOADS = "_loads"
 SCOPES = "_scopes"
@@ -148,12 +148,14 @@ def schema_statements() -> list[str]:
 
 
 def ensure_schema(database: Database) -> None:
-    """The raw tables, created once (the databases themselves are claimed by `Database.claim`); a current
-    table of an older lake gains the keys declared since (`current_indexes`)."""
+    """The raw tables, created once (the databases themselves are claimed by `Database.claim`); a table of an
+    older lake gains the columns (nullable ones only, e.g. `log_entries.user_id`) and keys declared since."""
     with database.connect(database.raw_name) as conn, conn.cursor() as cur:
         for statement in schema_statements():
             cur.execute(statement)
         for table in RAW_TABLES:
+            _add_missing_columns(cur, table.versions, table.columns)
+            _add_missing_columns(cur, table.name, table.current_columns)
             cur.execute(
                 "SELECT DISTINCT index_name FROM information_schema.statistics"
                 " WHERE table_schema = DATABASE() AND table_name = %s",
@@ -169,6 +171,24 @@ def ensure_schema(database: Database) -> None:
                     except pymysql.err.OperationalError as exc:
                         if exc.args[0] != 1061:  # a load beside this one added it first
                             raise
+
+
+def _add_missing_columns(cur: Any, name: str, columns: Sequence[Column]) -> None:
+    """Columns declared after a lake's table was created: added at the end, NULL in the rows already there
+    (every write names its columns, so the order does not matter)."""
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns"
+        " WHERE table_schema = DATABASE() AND table_name = %s",
+        (name,),
+    )
+    present = {row[0].lower() for row in cur.fetchall()}
+    for column in columns:
+        if column.name.lower() not in present and column.nullable:
+            try:
+                cur.execute(f"ALTER TABLE `{name}` ADD COLUMN `{column.name}` {column.sql} NULL")
+            except pymysql.err.OperationalError as exc:
+                if exc.args[0] != 1060:  # a load beside this one added it first
+                    raise
 
 
 def _index_name(columns: Sequence[str]) -> str:

@@ -28,7 +28,16 @@ from .pagerduty import (
     pagerduty_source,
 )
 from .pagerduty.endpoints import EndpointPolicy
-from .pagerduty.records import CHANGE_EVENTS, INCIDENTS, LOG_ENTRIES, PRIORITIES, SERVICES, TEAMS, USERS
+from .pagerduty.records import (
+    CHANGE_EVENTS,
+    INCIDENTS,
+    LOG_ENTRIES,
+    PRIORITIES,
+    SERVICES,
+    TEAMS,
+    TIME_ZONE_OFFSETS,
+    USERS,
+)
 from .raw_store import Drift, LakeScope, LoadError, RawLoad, clean_abandoned, ensure_schema, scope_state
 
 
@@ -83,7 +92,16 @@ class LoadFailed(Exception):
         self.requests = requests
 
 
-RESOURCE_ORDER = (INCIDENTS, LOG_ENTRIES, SERVICES, CHANGE_EVENTS, PRIORITIES, TEAMS, USERS)
+RESOURCE_ORDER = (
+    INCIDENTS,
+    LOG_ENTRIES,
+    SERVICES,
+    CHANGE_EVENTS,
+    PRIORITIES,
+    TEAMS,
+    USERS,
+    TIME_ZONE_OFFSETS,
+)
 
 
 def load_scope(
@@ -96,12 +114,14 @@ def load_scope(
     policy: Optional[EndpointPolicy] = None,
     bulk_load: str = "auto",
     reconcile_since: Optional[datetime] = None,
+    history_since: Optional[datetime] = None,
 ) -> ScopeResult:
     """Collect one scope of one connection into the raw database. Raises LoadFailed with a clear message.
 
     With `reconcile_since` (the scope's start date, or a later one) the load is a reconcile: every incident
     created since then is listed again, what differs from the lake replaces it (the drift is counted by field
-    in `ScopeResult.drift`), and incidents PagerDuty no longer has leave the lake; all in the one load."""
+    in `ScopeResult.drift`), and incidents PagerDuty no longer has leave the lake; all in the one load.
+    `history_since` bounds how far back a first load reads log entries (default: the scope's start date)."""
     say = on_phase or (lambda message: None)
     database.claim()
     ensure_schema(database)
@@ -136,6 +156,7 @@ def load_scope(
             client=client,
             stats=stats,
             reconcile_since=reconcile_since,
+            history_since=history_since,
         )
         with load:
             for table in RESOURCE_ORDER:

@@ -44,7 +44,7 @@ from_log_entries as (
         ('assignee_id', 'varchar(64)', '$.id'),
         ('assignee_name', 'varchar(255)', '$.name'),
     ], 'assignee') }}
-    where entries.entry_type in ('assign_log_entry', 'escalate_log_entry')
+    where entries.entry_type in ('assign_log_entry', 'escalate_log_entry', 'delegate_log_entry')
 
 ),
 

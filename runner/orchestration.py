@@ -181,6 +181,7 @@ def _run(
             policy=settings.endpoint_policy,
             bulk_load=settings.bulk_load,
             reconcile_since=reconcile_since,
+            history_since=settings.history_since,
         )
 
     # connections are collected side by side (PagerDuty's limits are per account); loads complete in turn.
@@ -338,8 +339,29 @@ def _mttr_months(cur: pymysql.cursors.Cursor, count: int) -> list[date]:
     return months
 
 
+def _print_mtta(rows: tuple) -> None:
+    """Time to acknowledge beside MTTR: the month of creation, acknowledged incidents, median and p90."""
+    if not rows:
+        out.info("MTTA: no acknowledged incidents yet")
+        return
+    out.info("MTTA (median time to acknowledge, by month of creation), last three months:")
+    for month, acknowledged, seconds, p90 in rows:
+        out.info(
+            f"  {month_label(month):<17} {count(acknowledged):>7} acknowledged  {duration(seconds):>8}"
+            f"  p90 {duration(p90)}",
+            event="mtta",
+            month=f"{month:%Y-%m}",
+            partial=is_partial(month),
+            acknowledged_incidents=acknowledged,
+            mtta_seconds=int(seconds),
+            mtta_p90_seconds=int(p90),
+            mtta=duration(seconds),
+            mtta_p90=duration(p90),
+        )
+
+
 def print_metrics(database: Database) -> None:
-    """The last three months' MTTR, CFR and deployment frequency, formatted as the report formats them
+    """The last three months' MTTR, MTTA, CFR and deployment frequency, formatted as the report formats them
     (runner/formats.py), the month not over yet marked partial. MTTR is read from its view with the months
     named: the filter reaches the indexed month of the incidents, so only theirs are ranked."""
     with database.connect(database.name) as conn, conn.cursor() as cur:
@@ -352,6 +374,11 @@ def print_metrics(database: Database) -> None:
                 (months[-1],),
             )
             mttr = cur.fetchall()
+        cur.execute(
+            "SELECT month, acknowledged_incidents, mtta_seconds, mtta_p90_seconds FROM response_mtta_monthly"
+            " WHERE acknowledged_incidents > 0 ORDER BY month DESC LIMIT 3"
+        )
+        mtta = cur.fetchall()
         cur.execute(
             "SELECT month, deployments, failed_deployments, change_failure_rate, level"
             " FROM dora_cfr_monthly ORDER BY month DESC LIMIT 3"
@@ -379,6 +406,7 @@ def print_metrics(database: Database) -> None:
             )
     else:
         out.info("MTTR: no resolved incidents yet")
+    _print_mtta(mtta)
     if cfr:
         out.info("CFR (change failure rate), last three months:")
         for month, deployments, failed, rate, level in cfr:

@@ -27,6 +27,7 @@ from ingestion.database import Database
 
 from .errors import InputError
 from .formats import count, duration, is_partial, month_label, per_week, percent
+from .report_response import response_section
 from .svg_charts import Band, Bar, bar_chart, legend
 
 DEFAULT_MONTHS = 12
@@ -394,7 +395,7 @@ def _read(
         (label, sum(1 for _, _, s in resolved if low <= s and (high is None or s < high)))
         for label, low, high in TTR_BUCKETS
     ]
-    return ReportData(
+    data = ReportData(
         lake=lake.database.describe(),
         first_month=first,
         last_month=last,
@@ -410,6 +411,9 @@ def _read(
         filters=filters,
         notes=notes,
     )
+    has_views = lake.has_table("response_mtta_monthly")
+    data.sections.append(response_section(lake.rows, has_views, boards, whole_lake, first, last, today))
+    return data
 
 
 def _rows(lake: _Lake, sql: str, first: date, last: date) -> list[MonthValue]:

@@ -12,6 +12,7 @@ import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Optional
 
 from ingestion.database import DEFAULT_DB_URL, Database, parse_db_url
@@ -27,6 +28,7 @@ from ingestion.raw_store import BULK_LOAD_ENV, BULK_LOAD_MODES
 from .errors import InputError
 
 ENCRYPTION_SECRET_ENV = "ENCRYPTION_SECRET"
+HISTORY_SINCE_ENV = "HISTORY_SINCE"
 NEW_SECRET_ENV = "NEW_ENCRYPTION_SECRET"
 
 MAX_BODY_BYTES = 1_000_000
@@ -50,6 +52,22 @@ DEFAULT_MAX_CONNECTION_TESTS = 4
 DEFAULT_MAX_PIPELINES = 4
 DEFAULT_MAX_BLUEPRINTS = 200
 DEFAULT_MAX_CONNECTIONS = 500
+
+
+def _history_since(environ: Mapping[str, str]) -> Optional[datetime]:
+    """HISTORY_SINCE as a UTC time: a date (midnight UTC) or an ISO time with its offset."""
+    raw = environ.get(HISTORY_SINCE_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{HISTORY_SINCE_ENV}: expected a date such as 2025-01-01, not {raw!r}") from None
+    if value.tzinfo is None:
+        if len(raw) > 10:
+            raise InputError(f"{HISTORY_SINCE_ENV}: a time needs its offset (Z or +hh:mm), not {raw!r}")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _limit(environ: Mapping[str, str], name: str, default: int, ceiling: int) -> int:
@@ -98,6 +116,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (ALLOW_PRIVATE_ENV, "1: endpoints on private, link-local or reserved addresses (API gateways)"),
     (ALLOW_PRIVATE_PROXY_ENV, "1: proxies on private, link-local or reserved addresses (corporate proxies)"),
     (BULK_LOAD_ENV, "insert: write raw rows with INSERTs even where the server takes LOAD DATA LOCAL INFILE"),
+    (
+        HISTORY_SINCE_ENV,
+        "a date (2025-01-01): a first load reads log entries written since then only (default: each scope's"
+        " start date); bounds the cost of the response history",
+    ),
 )
 
 
@@ -164,6 +187,8 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     endpoint_policy: EndpointPolicy = field(default_factory=EndpointPolicy)
     bulk_load: str = "auto"
+    history_since: Optional[datetime] = None
+    """How far back a first load reads log entries (HISTORY_SINCE); None: from each scope's start date."""
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     """The environment itself, for the secrets read when a command needs them and for connections files."""
 
@@ -183,6 +208,7 @@ class Settings:
             server=ServerSettings.from_env(environ),
             endpoint_policy=policy,
             bulk_load=bulk_load,
+            history_since=_history_since(environ),
             environ=environ,
         )
 

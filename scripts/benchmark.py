@@ -181,7 +181,9 @@ def _account_phases(size: int, days: int, reruns: int = 1, keep_lake: bool = Fal
     return rows
 
 
-def _rate_limited_phase(size: int, days: int, latency: float, per_minute: int) -> list[tuple] | None:
+def _rate_limited_phase(
+    size: int, days: int, latency: float, per_minute: int, responders: bool = False
+) -> list[tuple] | None:
     """A first load, then a reconcile (ingestion only), from an account answering each request in `latency`
     seconds and refusing more than `per_minute` requests a minute (429 with ratelimit-reset), as PagerDuty
     does at 960. The reconcile lists every incident again: it should cost what the limit allows."""
@@ -202,6 +204,7 @@ def _rate_limited_phase(size: int, days: int, latency: float, per_minute: int) -
             str(latency),
             "--rate-limit-per-minute",
             str(per_minute),
+            *(("--responders",) if responders else ()),
         ) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
@@ -258,6 +261,11 @@ def main() -> int:
     parser.add_argument(
         "--latency", type=float, default=0.25, help="seconds the slow account takes to answer"
     )
+    parser.add_argument(
+        "--responders",
+        action="store_true",
+        help="the slow account writes every incident's response as log entries (as the demo's)",
+    )
     parser.add_argument("--per-minute", type=int, default=960, help="the slow account's requests a minute")
     parser.add_argument(
         "--reruns", type=int, default=1, help="times to run the rerun with nothing new (the median is shown)"
@@ -277,7 +285,9 @@ def main() -> int:
             return 1
         rows += [(*row, "-") for row in account]
     if args.latency_size:
-        limited = _rate_limited_phase(args.latency_size, args.days, args.latency, args.per_minute)
+        limited = _rate_limited_phase(
+            args.latency_size, args.days, args.latency, args.per_minute, args.responders
+        )
         if limited is None:
             return 1
         rows += limited

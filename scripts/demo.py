@@ -53,7 +53,7 @@ def main() -> int:
 def _demo(database: Database) -> int:
     os.environ["PAGERDUTY_TOKEN"] = SIM_TOKEN
     with (
-        simulator("--size", "2000", "--days", "400", "--seed", "42") as url,
+        simulator("--size", "2000", "--days", "400", "--seed", "42", "--responders") as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
         print(f"PagerDuty simulator running at {url}", flush=True)
@@ -77,6 +77,11 @@ def _demo(database: Database) -> int:
             " ORDER BY month"
         )
         cfr = cur.fetchall()
+        cur.execute(
+            "SELECT month, acknowledged_incidents, mtta_seconds, mtta_p90_seconds FROM response_mtta_monthly"
+            " WHERE acknowledged_incidents > 0 ORDER BY month"
+        )
+        mtta = cur.fetchall()
     print(
         f"\n{issues:,} incidents in {database.name}.issues ({done:,} resolved)."
         " MTTR by month (dora_mttr_monthly):"
@@ -84,6 +89,11 @@ def _demo(database: Database) -> int:
     print("  month              resolved  median  level")
     for month, resolved, seconds, level in months:
         print(f"  {month_label(month):<17}  {count(resolved):>8}  {duration(seconds):>6}  {level}")
+    print("\nMTTA by month of creation (response_mtta_monthly), from the log entries:")
+    print("  month              acknowledged  median     p90")
+    for month, acknowledged, seconds, p90 in mtta:
+        median, slow = duration(seconds), duration(p90)
+        print(f"  {month_label(month):<17}  {count(acknowledged):>12}  {median:>6}  {slow:>6}")
     print("\nChange failure rate by month (dora_cfr_monthly), deployments from PagerDuty change events:")
     print("  month              deployments  failed    rate  level")
     for month, deployments, failed, rate, level in cfr:
@@ -97,6 +107,7 @@ def _demo(database: Database) -> int:
         f'  {client} -e "SELECT * FROM dora_mttr_monthly ORDER BY month DESC"\n'
         f'  {client} -e "SELECT * FROM dora_cfr_monthly ORDER BY month DESC"\n'
         f'  {client} -e "SELECT * FROM dora_mttr_monthly_by_service ORDER BY month DESC, service_name"\n'
+        f'  {client} -e "SELECT * FROM response_mtta_monthly ORDER BY month DESC"\n'
         f'  {client} -e "SELECT id, title, status, resolution_date, lead_time_minutes FROM issues LIMIT 10"'
     )
     return _report()

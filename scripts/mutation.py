@@ -44,6 +44,8 @@ T_CFR = "tests/test_cfr.py::"
 T_UNIT = "tests/test_rate_limiter_and_cron.py::"
 T_DRIFT = "tests/test_drift.py::"
 T_CONTRACT = "tests/test_api_contract.py::"
+T_FACTS = "tests/test_response.py::test_per_incident_facts_match_the_log_entries_computed_by_hand"
+T_VIEWS = "tests/test_response.py::test_first_load_of_an_all_resolved_account_fills_assignees_and_views"
 _WRITE = 'load.write(table, _checkpointed(source.resources[table.name], f"collect:{table.name}"))'
 
 FAULTS: tuple[Fault, ...] = (
@@ -588,8 +590,8 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "simulator: a merge writes annotate_log_entry again, not link_log_entry",
         "simulator/catalog.py",
-        '    "link_log_entry",\n    "unlink_log_entry",\n)\n# Written',
-        '    "annotate_log_entry",\n    "unlink_log_entry",\n)\n# Written',
+        '    "link_log_entry",\n    "unlink_log_entry",\n    "notify_log_entry",',
+        '    "annotate_log_entry",\n    "unlink_log_entry",\n    "notify_log_entry",',
         (T_ING + "test_edits_after_resolution_merges_and_moves_arrive_in_one_rerun",),
     ),
     # ---------------------------------------------------- orderings, ties and cut-offs (issue 27)
@@ -839,6 +841,114 @@ FAULTS: tuple[Fault, ...] = (
         "      pagerduty-dora:\n        condition: service_healthy",
         "      pagerduty-dora:\n        condition: service_started",
         ("tests/test_docker.py::test_compose_runs_the_whole_stack",),
+    ),
+    # ---------------------------------------------------------------------------- response analytics
+    Fault(
+        "response: interruptions judged in UTC, not in the notified user's time zone",
+        "models/intermediate/int_notifications_localized.sql",
+        "interval coalesce(zoned.utc_offset_seconds, 0) second",
+        "interval 0 second",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: every escalation counted as a timeout escalation (manual ones too)",
+        "models/intermediate/int_incident_responses.sql",
+        "when entry_type = 'escalate_log_entry' and channel_type = 'timeout' then 1",
+        "when entry_type = 'escalate_log_entry' then 1",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: the last acknowledgement instead of the first",
+        "models/intermediate/int_incident_responses.sql",
+        "select connection_id, incident_id, agent_id as user_id, min(created_at) as first_ack_at",
+        "select connection_id, incident_id, agent_id as user_id, max(created_at) as first_ack_at",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: a user notified twice for one incident counts two interruptions",
+        "models/intermediate/int_incident_responses.sql",
+        "    from first_pages\n    where page_of_user = 1",
+        "    from first_pages\n    where page_of_user >= 1",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: weekends are not off hours",
+        "macros/response/interruption_hours.sql",
+        "when weekday({{ local_at }}) >= 5 or hour({{ local_at }}) >= 18 then 'off'",
+        "when hour({{ local_at }}) >= 18 then 'off'",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: a snooze ends only at the resolution (its unacknowledge ignored)",
+        "models/intermediate/int_incident_responses.sql",
+        "where entry_type in ('snooze_log_entry', 'unacknowledge_log_entry', 'resolve_log_entry')",
+        "where entry_type in ('snooze_log_entry', 'resolve_log_entry')",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: reopens not counted",
+        "models/intermediate/int_incident_responses.sql",
+        "greatest(coalesce(counts.triggers, 0) - 1, 0)",
+        "greatest(coalesce(counts.triggers, 0) - 1, 0) * 0",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: resolved by the service read as resolved by a user (auto_resolved inverted)",
+        "models/intermediate/int_incident_responses.sql",
+        "when last_resolves.agent_type like 'user%' then 0",
+        "when last_resolves.agent_type like 'service%' then 0",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: seconds_to_mobilize for a single responder",
+        "models/intermediate/int_incident_responses.sql",
+        "        when acks.engaged_user_count > 1\n            then greatest(",
+        "        when acks.engaged_user_count > 0\n            then greatest(",
+        (T_FACTS,),
+    ),
+    Fault(
+        "response: the p90 takes the rank below (floor, not ceiling)",
+        "macros/response/interruption_hours.sql",
+        "greatest(ceiling({{ fraction }} * n), 1)",
+        "greatest(floor({{ fraction }} * n), 1)",
+        (T_VIEWS,),
+    ),
+    Fault(
+        "time zones: daylight saving time ignored (a zone's offset of 2000 all along)",
+        "ingestion/pagerduty/time_zones.py",
+        "        if _offset(zone, following) != current:",
+        "        if False:",
+        (T_VIEWS,),
+    ),
+    Fault(
+        "ingestion: a first load reads no log entries (history_since defaults to now)",
+        "ingestion/pagerduty/__init__.py",
+        "max(start_date, history_since) if history_since is not None else start_date",
+        "max(start_date, history_since) if history_since is not None else now",
+        (T_VIEWS,),
+    ),
+    Fault(
+        "models: delegate entries do not assign",
+        "macros/incident_assignments.sql",
+        "('assign_log_entry', 'escalate_log_entry', 'delegate_log_entry')",
+        "('assign_log_entry', 'escalate_log_entry')",
+        (T_VIEWS,),
+    ),
+    Fault(
+        "simulator: notify entries do not name the user notified",
+        "simulator/render.py",
+        '        entry["user"] = ent.user_refs[assignees[0]]\n',
+        "",
+        (T_FACTS,),
+    ),
+    Fault(
+        "report: MTTA's change compares with no month before the report's first",
+        "runner/report_response.py",
+        "read_mtta(rows, boards, whole_lake, _previous(first), last)",
+        "read_mtta(rows, boards, whole_lake, first, last)",
+        (
+            "tests/test_report.py::test_the_response_section_shows_mtta_with_its_change_sleepers_and_noisy_services",
+        ),
     ),
 )
 

@@ -46,13 +46,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--window-bounds", choices=WINDOW_BOUNDS, default="[)", help="since/until inclusive or exclusive"
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument(
+        "--responders",
+        action="store_true",
+        help="write every incident's response as log entries (notifications, escalations, snoozes...)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     dataset = generate(
-        args.seed, args.size, services=args.services, days=args.days, burst=args.burst, end=args.end
+        args.seed,
+        args.size,
+        services=args.services,
+        days=args.days,
+        burst=args.burst,
+        end=args.end,
+        responders=args.responders,
     )
     server = SimulatorServer(
         dataset,

@@ -33,6 +33,7 @@ FLAG_AUTO_RESOLVED = 2  # resolved by the service's auto-resolve timeout, not by
 # log entry kinds (the `kind` of a history event) and their API types
 TRIGGER, ASSIGN, ACKNOWLEDGE, RESOLVE, ESCALATE = 0, 1, 2, 3, 4
 PRIORITY_CHANGE, URGENCY_CHANGE, SERVICE_CHANGE, LINK, UNLINK = 5, 6, 7, 8, 9
+NOTIFY, UNACKNOWLEDGE, DELEGATE, SNOOZE = 10, 11, 12, 13
 LOG_TYPES = (
     "trigger_log_entry",
     "assign_log_entry",
@@ -44,6 +45,10 @@ LOG_TYPES = (
     "service_change_log_entry",
     "link_log_entry",
     "unlink_log_entry",
+    "notify_log_entry",
+    "unacknowledge_log_entry",
+    "delegate_log_entry",
+    "snooze_log_entry",
 )
 # Written by real accounts but absent from the published API description (pagerduty-api.md, "Log entries"):
 # a priority change (channel.old_priority / new_priority), a move to another service (channel.old_service,
@@ -54,7 +59,16 @@ UNDOCUMENTED_LOG_TYPES = (
     "link_log_entry",
     "unlink_log_entry",
 )
-ASSIGNING = (ASSIGN, ESCALATE)  # kinds whose event replaces the assignees
+ASSIGNING = (ASSIGN, ESCALATE, DELEGATE)  # kinds whose event replaces the assignees
+MANUAL = "manual"  # the detail of an escalate event made by hand (else the escalation policy's timeout)
+NOTIFY_CHANNELS = ("push_notification", "sms", "phone", "email")
+"""How a user is notified (a notify_log_entry's channel.type): each notification rule writes one."""
+ESCALATION_TIMEOUT = 900
+"""Seconds an escalation policy level waits for an acknowledgement before escalating to the next level (each
+service's policy: 15 minutes, the web UI's default of 30 halved so that the demo shows escalations)."""
+ACK_TIMEOUT = 1800
+"""A service's acknowledgement_timeout: an acknowledgement lasts this long, then the incident is triggered
+again (an unacknowledge_log_entry)."""
 REOPENED = "reopened"  # the detail of a trigger event that reopened a resolved incident
 
 

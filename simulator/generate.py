@@ -11,18 +11,30 @@ import random
 from datetime import datetime, timedelta
 
 from .catalog import (
+    ACK_TIMEOUT,
+    ACKNOWLEDGE,
     ACKNOWLEDGED,
     ALERTS_TABLE,
+    ASSIGN,
+    DELEGATE,
+    ESCALATE,
+    ESCALATION_TIMEOUT,
     FLAG_AUTO_RESOLVED,
     FLAG_OMIT_RESOLVED_AT,
     INTEGRATIONS,
+    MANUAL,
     NO_USER,
+    NOTIFY,
     PRIORITY_TABLE,
+    RESOLVE,
     RESOLVED,
     RESOLVED_AT_INTRODUCED,
+    SNOOZE,
     SPECIAL_TEMPLATES,
     TITLE_TEMPLATES,
+    TRIGGER,
     TRIGGERED,
+    UNACKNOWLEDGE,
     title_table,
     weighted_table,
 )
@@ -50,6 +62,7 @@ def generate(
     burst_start: datetime | None = None,
     burst_days: int = 7,
     change_events_now: datetime | None = None,
+    responders: bool = False,
 ) -> Dataset:
     """Build a deterministic account of `size` incidents created over [end - days, end].
 
@@ -57,6 +70,11 @@ def generate(
     `burst_days` days from `burst_start` (default: the middle of the range), to force a loader past the
     API's 10,000-result window. Change events are anchored to `change_events_now` (default: the real
     clock) because PagerDuty's 90-day retention is relative to the real present.
+
+    `responders` writes each incident's full response as log entries (notifications per user and channel,
+    escalations by timeout and by hand, reassignments, delegations, snoozes, acknowledgement timeouts): see
+    _respond. Off by default: it stores every incident's history (about 10 entries each), which a million
+    incidents do not need to test the loader.
     """
     if not 1 <= size < MAX_SLOTS // 2:
         raise ValueError("size must be between 1 and 8,000,000")
@@ -83,6 +101,8 @@ def generate(
     _fill(ds, ckeys, rng, burst_service)
     _ensure_variety(ds, rng)
     ds.build_indexes()
+    if responders:
+        _respond(ds, random.Random(f"{seed}:responders"))
     anchor = to_ts(change_events_now) if change_events_now else now_ts()
     _change_events(ds, random.Random(f"{seed}:changes"), anchor)
     return ds
@@ -154,6 +174,87 @@ def _fill(ds: Dataset, ckeys: list[int], rng: random.Random, burst_service: int)
             resolved.append(-1)
             acked.append(-1)
         flags.append(flag)
+
+
+def _respond(ds: Dataset, rng: random.Random) -> None:
+    """Write every incident's response as PagerDuty logs it, consistent with its columns.
+
+    At creation the assignees are notified (high urgency: push notification and SMS; low: email). Until the
+    first acknowledgement (or resolution), the escalation policy escalates every ESCALATION_TIMEOUT seconds to
+    the next user of the service's pool, at most twice, each new assignee notified; whoever holds the incident
+    acknowledges it. Then, for some resolved incidents: a snooze of an hour (unacknowledged at its end,
+    notified and acknowledged again), a manual escalation to a second responder who acknowledges too, a
+    reassignment, a delegation, or the acknowledgement expiring after ACK_TIMEOUT. Incidents resolve by
+    their holder, or by the service (auto-resolved). Pages fall at any hour of the responders' own zones.
+    """
+    ent = ds.entities
+    for slot in range(len(ds)):
+        c, svc = ds.created[slot], ds.service[slot]
+        u1, u2 = ds.user1[slot], ds.user2[slot]
+        pool = ent.service_pool[svc]
+        channels = ("push_notification", "sms") if ds.urgency[slot] == 0 else ("email",)
+        events: list = [(c, TRIGGER, -1, (), svc, None)]
+        hand = _hand_over(events, svc, channels)
+        first = (u1,) if u2 == NO_USER else (u1, u2)
+        events.append((c, ASSIGN, -1, first, svc, None))
+        for user in first:
+            events.extend((c, NOTIFY, -1, (user,), svc, ch) for ch in channels)
+        holder, level = u1, pool.index(u1) if u1 in pool else 0
+        acked, resolved = ds.acked[slot], ds.resolved[slot] if ds.status[slot] == RESOLVED else -1
+        until = min(t for t in (acked, resolved, ds.end) if t >= 0)
+        at = c + ESCALATION_TIMEOUT
+        while at < until and at - c <= 2 * ESCALATION_TIMEOUT:
+            level += 1
+            holder = pool[level % len(pool)]
+            hand(at, ESCALATE, -1, holder)
+            ds.assigned_at[slot] = at
+            at += ESCALATION_TIMEOUT
+        if holder != u1:
+            ds.user1[slot], ds.user2[slot] = holder, NO_USER
+        if acked >= 0:
+            events.append((acked, ACKNOWLEDGE, holder, (), svc, None))
+            ds.acker[slot] = holder
+            room = resolved - acked if resolved >= 0 else 0
+            other = pool[(level + 1) % len(pool)]
+            roll = rng.random()
+            if roll < 0.08 and room > 3600 + 300:
+                events.append((acked + 60, SNOOZE, holder, (), svc, 3600))
+                events.append((acked + 3660, UNACKNOWLEDGE, -1, (), svc, None))
+                events.extend((acked + 3660, NOTIFY, -1, (holder,), svc, ch) for ch in channels)
+                events.append((acked + 3780, ACKNOWLEDGE, holder, (), svc, None))
+            elif roll < 0.14 and room > 600 and other != holder:
+                hand(acked + 300, ESCALATE, holder, other, MANUAL)
+                events.append((acked + 420, ACKNOWLEDGE, other, (), svc, None))
+                holder = other
+            elif roll < 0.18 and room > 600 and other != holder:
+                hand(acked + 300, ASSIGN, holder, other)
+                holder = other
+            elif roll < 0.20 and room > 600 and other != holder:
+                hand(acked + 300, DELEGATE, holder, other)
+                holder = other
+            elif roll < 0.26 and room > ACK_TIMEOUT + 300:
+                events.append((acked + ACK_TIMEOUT, UNACKNOWLEDGE, -1, (), svc, None))
+                events.extend((acked + ACK_TIMEOUT, NOTIFY, -1, (holder,), svc, ch) for ch in channels)
+                events.append((acked + ACK_TIMEOUT + 240, ACKNOWLEDGE, holder, (), svc, None))
+            if holder != ds.user1[slot]:
+                ds.user1[slot], ds.user2[slot] = holder, NO_USER
+        if resolved >= 0:
+            auto = ds.flags[slot] & FLAG_AUTO_RESOLVED
+            events.append((resolved, RESOLVE, -1 if auto else holder, (), svc, None))
+        ds.history[slot] = events
+        ds.mutation_events.extend((event[0], slot, seq) for seq, event in enumerate(events))
+    ds.mutation_events.sort()
+
+
+def _hand_over(events: list, svc: int, channels: tuple[str, ...]):
+    """An incident's handover writer: the assign, escalate or delegate event, then the new holder's
+    notifications on each channel at the same second."""
+
+    def hand(ts: int, kind: int, agent: int, user: int, detail=None) -> None:
+        events.append((ts, kind, agent, (user,), svc, detail))
+        events.extend((ts, NOTIFY, -1, (user,), svc, ch) for ch in channels)
+
+    return hand
 
 
 def _service_weights(n: int) -> list[tuple[int, int]]:

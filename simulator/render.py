@@ -9,26 +9,32 @@ with the account's Entities: callers must not mutate what they get.
 from __future__ import annotations
 
 from .catalog import (
+    ACK_TIMEOUT,
     ACKNOWLEDGE,
     ACKNOWLEDGED,
     API_BASE,
     ASSIGN,
+    DELEGATE,
     ESCALATE,
     FLAG_AUTO_RESOLVED,
     FLAG_OMIT_RESOLVED_AT,
     INTEGRATIONS,
     LINK,
     LOG_TYPES,
+    MANUAL,
     NO_USER,
+    NOTIFY,
     PRIORITY_CHANGE,
     PRIORITY_DESCRIPTIONS,
     REOPENED,
     RESOLVE,
     RESOLVED,
     SERVICE_CHANGE,
+    SNOOZE,
     STATUSES,
     TEAM_NAMES,
     TRIGGER,
+    UNACKNOWLEDGE,
     UNLINK,
     URGENCIES,
     URGENCY_CHANGE,
@@ -162,7 +168,19 @@ def _summary(ds, event: tuple, agent_name: str) -> tuple[str, str]:
         return f"Reassigned to {names} by {agent_name}.", "website"
     if kind == ESCALATE:
         names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
+        if detail == MANUAL:
+            return f"Escalated to {names} by {agent_name}.", "website"
         return f"Escalated to {names} (escalation policy timeout).", "timeout"
+    if kind == DELEGATE:
+        names = " and ".join(ent.user_refs[u]["summary"] for u in assignees)
+        return f"Delegated to {names} by {agent_name}.", "website"
+    if kind == NOTIFY:
+        how = {"push_notification": "push notification", "sms": "SMS", "phone": "phone", "email": "email"}
+        return f"Notified {ent.user_refs[assignees[0]]['summary']} by {how[detail]}.", detail
+    if kind == SNOOZE:
+        return f"Snoozed for {detail // 60} minutes by {agent_name}.", "website"
+    if kind == UNACKNOWLEDGE:
+        return "Unacknowledged due to timeout.", "timeout"
     if kind == ACKNOWLEDGE:
         return f"Acknowledged by {agent_name}.", "website"
     if kind == RESOLVE:
@@ -215,8 +233,16 @@ def log_entry(ds, slot: int, seq: int, event: tuple, zone: Zone) -> dict:
     }
     if kind == TRIGGER:
         entry["event_details"] = {"description": ds.title(slot)}
-    elif kind == ASSIGN or kind == ESCALATE:
+    elif kind in (ASSIGN, ESCALATE, DELEGATE):
         entry["assignees"] = [ent.user_refs[u] for u in assignees]
+    elif kind == NOTIFY:
+        entry["user"] = ent.user_refs[assignees[0]]
+        kind_of = detail if detail == "push_notification" else f"{detail}_notification"
+        entry["channel"] = {"type": detail, "notification": {"type": kind_of, "status": "success"}}
+    elif kind == ACKNOWLEDGE:
+        entry["acknowledgement_timeout"] = ACK_TIMEOUT
+    elif kind == SNOOZE:
+        entry["changed_actions"] = [{"type": "unacknowledge", "at": zone.iso(ts + detail)}]
     elif kind == PRIORITY_CHANGE:
         old, new = (ent.priority_refs[p] for p in detail)
         entry["channel"] = {**entry["channel"], "old_priority": old, "new_priority": new}

@@ -29,13 +29,17 @@ from .catalog import (
     ASSIGN,
     ASSIGNING,
     BASE_TS,
+    DELEGATE,
     ESCALATE,
     FLAG_AUTO_RESOLVED,
     FLAG_OMIT_RESOLVED_AT,
     INTEGRATIONS,
     LINK,
+    MANUAL,
     MAX_EVENTS,
     NO_USER,
+    NOTIFY,
+    NOTIFY_CHANNELS,
     PRIORITY_CHANGE,
     PRIORITY_TABLE,
     REOPENED,
@@ -43,9 +47,11 @@ from .catalog import (
     RESOLVED,
     SERVICE_CHANGE,
     SLOT_BITS,
+    SNOOZE,
     STATUSES,
     TRIGGER,
     TRIGGERED,
+    UNACKNOWLEDGE,
     UNLINK,
     URGENCIES,
     URGENCY_CHANGE,
@@ -453,6 +459,137 @@ class Dataset:
                 "escalated": sorted(s + 1 for s in to_escalate),
                 "created": created,
             }
+
+    # ------------------------------------------------------------------------------- responders
+    # What happens between a page and its resolution, one log entry each, as PagerDuty writes them: the
+    # notifications of each user on each channel, acknowledgements and their expiry, escalations by the
+    # policy's timeout or by hand, reassignments and delegations, snoozes. Tests script incidents with these;
+    # generate(responders=True) writes such stories for every incident.
+    def _open_slot(self, number: int | str, ts: int) -> int:
+        slot = self._slot(number)
+        if self.status[slot] == RESOLVED:
+            raise ValueError(f"incident #{slot + 1} is resolved")
+        if ts < self.created[slot]:
+            raise ValueError("at is before the incident was created")
+        self._history(slot)
+        return slot
+
+    def _check_user(self, user: int) -> None:
+        if not (isinstance(user, int) and 0 <= user < len(self.entities.user_ids)):
+            raise ValueError(f"user out of range: {user!r}")
+
+    def notify(
+        self, number: int | str, user: int, at: datetime, channels: tuple[str, ...] = ("sms",)
+    ) -> None:
+        """Notify a user of an incident, one notify_log_entry per channel (push_notification, sms, phone,
+        email), at `at`: what interrupts a responder."""
+        self._check_user(user)
+        if not channels or any(ch not in NOTIFY_CHANNELS for ch in channels):
+            raise ValueError(f"channels must be some of {NOTIFY_CHANNELS}")
+        with self.lock:
+            slot = self._slot(number)
+            ts = to_ts(at)
+            if ts < self.created[slot]:
+                raise ValueError("at is before the incident was created")
+            self._history(slot)
+            for channel in channels:
+                self._record(slot, ts, NOTIFY, -1, (user,), channel)
+            self.version += 1
+
+    def acknowledge(self, number: int | str, at: datetime, user: int | None = None) -> dict:
+        """Acknowledge an open incident at `at` by `user` (default: its assignee). Acknowledging again (after
+        an unacknowledge, or by a second responder) writes another acknowledge_log_entry."""
+        with self.lock:
+            ts = to_ts(at)
+            slot = self._open_slot(number, ts)
+            user = self.user1[slot] if user is None else user
+            self._check_user(user)
+            if self.status[slot] != ACKNOWLEDGED:
+                self.status_changed[slot] = ts
+            self.status[slot] = ACKNOWLEDGED
+            self.acked[slot] = ts
+            self.acker[slot] = user
+            self.updated[slot] = ts
+            self._record(slot, ts, ACKNOWLEDGE, user)
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def unacknowledge(self, number: int | str, at: datetime) -> dict:
+        """The acknowledgement of an incident expires at `at` (the service's acknowledgement timeout, or the
+        end of a snooze): it is triggered again, with an unacknowledge_log_entry (channel timeout)."""
+        with self.lock:
+            ts = to_ts(at)
+            slot = self._open_slot(number, ts)
+            if self.status[slot] != ACKNOWLEDGED:
+                raise ValueError(f"incident #{slot + 1} is not acknowledged")
+            self.status[slot] = TRIGGERED
+            self.acked[slot] = -1
+            self.acker.pop(slot, None)
+            self.status_changed[slot] = ts
+            self.updated[slot] = ts
+            self._record(slot, ts, UNACKNOWLEDGE, -1)
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def snooze(self, number: int | str, at: datetime, seconds: int, user: int | None = None) -> dict:
+        """Snooze an acknowledged incident for `seconds` (a snooze_log_entry whose changed_actions say when it
+        will be unacknowledged); call unacknowledge() at its end to have it triggered again."""
+        with self.lock:
+            ts = to_ts(at)
+            slot = self._open_slot(number, ts)
+            if self.status[slot] != ACKNOWLEDGED:
+                raise ValueError(f"incident #{slot + 1} is not acknowledged: only those can be snoozed")
+            if not (isinstance(seconds, int) and seconds > 0):
+                raise ValueError("seconds must be a positive int")
+            user = self.acker.get(slot, self.user1[slot]) if user is None else user
+            self.updated[slot] = ts
+            self._record(slot, ts, SNOOZE, user, (), seconds)
+            self.version += 1
+            return self.incident(slot + 1)
+
+    def escalate(
+        self,
+        number: int | str,
+        at: datetime,
+        to_user: int,
+        by_user: int | None = None,
+        channels: tuple[str, ...] = ("sms",),
+    ) -> dict:
+        """Escalate an open incident to the next level's user at `at`: by the escalation policy's timeout
+        (`by_user` None: channel timeout, the service as agent) or by hand (`by_user`: channel website). The
+        new assignee is notified on `channels` at once, as PagerDuty does."""
+        return self._hand_over(number, at, to_user, by_user, channels, ESCALATE)
+
+    def delegate(
+        self,
+        number: int | str,
+        at: datetime,
+        to_user: int,
+        by_user: int,
+        channels: tuple[str, ...] = ("sms",),
+    ) -> dict:
+        """Delegate an open incident to another user's escalation policy (a delegate_log_entry), notifying
+        them on `channels`."""
+        return self._hand_over(number, at, to_user, by_user, channels, DELEGATE)
+
+    def _hand_over(
+        self, number: int | str, at: datetime, to_user: int, by_user: int | None, channels: tuple, kind: int
+    ) -> dict:
+        self._check_user(to_user)
+        with self.lock:
+            ts = to_ts(at)
+            slot = self._open_slot(number, ts)
+            agent = -1 if by_user is None else by_user
+            if by_user is not None:
+                self._check_user(by_user)
+            detail = MANUAL if (kind == ESCALATE and by_user is not None) else None
+            self._assign(slot, ts, to_user)
+            self._record(slot, ts, kind, agent, (to_user,), detail)
+            self.version += 1
+        if channels:
+            self.notify(number, to_user, at, channels)
+        with self.lock:
+            return self.incident(slot + 1)
 
     def _assign(self, slot: int, ts: int, user: int) -> None:
         self.user1[slot] = user

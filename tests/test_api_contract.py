@@ -112,7 +112,7 @@ def test_every_answer_of_the_simulator_validates(spec, simulator) -> None:
     """A generated account after what real accounts do (edits, a move, a merge, a reopen, renames, a deleted
     service, null keys and priorities): every path the project reads answers as the document says, every log
     entry type the simulator writes among them, and its errors too."""
-    server = simulator(seed=31, size=400, services=3, days=40, end=END)
+    server = simulator(seed=31, size=400, services=3, days=40, end=END, responders=True)
     ds = server.dataset
     at = END - timedelta(days=1)
     resolved = [s for s in range(len(ds)) if ds.status[s] == 2 and ds.created[s] < at.timestamp() - 86_400]

@@ -201,6 +201,31 @@ def test_json_lines_log_mode(tmp_path, database, sim) -> None:
         == [(f"{m:%Y-%m}", n, minutes, level) for m, n, minutes, level in expected_mttr(sim, start)][::-1][:3]
     )
     assert len(mttr) == 3
+    # and MTTA beside it: the lower median of seconds to the first acknowledge entry, by month of creation
+    mtta = [
+        (r["month"], r["acknowledged_incidents"], r["mtta_seconds"]) for r in records if r["event"] == "mtta"
+    ]
+    assert mtta == expected_mtta(sim, start)[::-1][:3] and len(mtta) == 3
+
+
+def expected_mtta(sim, start: datetime) -> list[tuple[str, int, int]]:
+    """(month, acknowledged incidents, lower median of seconds to the first acknowledgement) by UTC month of
+    creation, from the simulator's log entries as the API renders them."""
+    ds = sim.dataset
+    by_month: dict[str, list[int]] = {}
+    for slot in range(len(ds)):
+        created = datetime.fromisoformat(ds.render(slot)["created_at"])
+        acks = [
+            datetime.fromisoformat(entry["created_at"])
+            for entry in (ds.log_entry(slot, seq) for seq in range(len(ds.events(slot))))
+            if entry["type"] == "acknowledge_log_entry"
+        ]
+        if created >= start and acks:
+            by_month.setdefault(f"{created:%Y-%m}", []).append(int((min(acks) - created).total_seconds()))
+    return [
+        (month, len(values), sorted(values)[(len(values) - 1) // 2])
+        for month, values in sorted(by_month.items())
+    ]
 
 
 @pytest.mark.parametrize(

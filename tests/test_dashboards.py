@@ -104,7 +104,7 @@ def built(db_server: str, simulator, tmp_path_factory) -> Iterator[Database]:
     account with deployments, then a blueprint of project payments over the service with the most incidents
     (so that service is in both projects)."""
     database = parse_db_url(f"{db_server}/pdtest_{uuid.uuid4().hex[:10]}")
-    server = simulator(seed=7, size=600, services=3, days=200)
+    server = simulator(seed=7, size=600, services=3, days=200, responders=True)
     folder = tmp_path_factory.mktemp("dashboards")
     try:
         run_seed_blueprint(database, server, folder)
@@ -249,7 +249,7 @@ def test_every_dashboard_has_devlakes_project_variable(path: Path) -> None:
 
 
 def test_every_dashboard_is_here() -> None:
-    assert {"dora-overview", "service", "incidents"} <= {p.stem for p in DASHBOARDS}
+    assert {"dora-overview", "service", "incidents", "response"} <= {p.stem for p in DASHBOARDS}
     service = load("service.json")
     assert [v["name"] for v in service["templating"]["list"]] == ["datasource", "project", "service"]
     assert all("${service:sqlstring}" in t["rawSql"] for p in panels(service) for t in p["targets"])

@@ -77,7 +77,16 @@ def test_demo_into_db_url_prints_the_views(database) -> None:
         (*shown_month(m), f"{d:,}", f"{f:,}", f"{half_up(Decimal(100 * f) / d, 1)}%", level)
         for m, d, f, level in rows
     ]
-    assert len(mttr) >= 12 and len(cfr) >= 3
+    mtta = printed_table(result.stdout, "MTTA by month of creation (response_mtta_monthly)")
+    assert mtta == [
+        (*shown_month(m), f"{n:,}", *shown_duration(median), *shown_duration(p90))
+        for m, n, median, p90 in lake(
+            database,
+            "SELECT month, acknowledged_incidents, mtta_seconds, mtta_p90_seconds FROM response_mtta_monthly"
+            " WHERE acknowledged_incidents > 0 ORDER BY month",
+        )
+    ]
+    assert len(mttr) >= 12 and len(cfr) >= 3 and len(mtta) >= 12
     page = Path(result.stdout.strip().splitlines()[-1].strip())
     assert page == ROOT / "demo-report.html" and 'id="table-mttr"' in page.read_text()
 

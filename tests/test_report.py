@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -166,7 +166,7 @@ def built(db_server: str, simulator, tmp_path_factory) -> Iterator[tuple[Databas
     """A lake loaded by the seed blueprint (project test-blueprint, every service) and by a second blueprint
     whose project covers one service; returns it with that service's board id and the simulated account."""
     database = parse_db_url(f"{db_server}/pdtest_{uuid.uuid4().hex[:10]}")
-    server = simulator(seed=11, size=600, services=3, days=200)
+    server = simulator(seed=11, size=600, services=3, days=200, responders=True)
     folder = tmp_path_factory.mktemp("report")
     try:
         run_seed_blueprint(database, server, folder)
@@ -270,6 +270,74 @@ def test_the_page_shows_the_views_and_the_values_by_hand(built, tmp_path) -> Non
     assert f"Data loaded {loaded:%Y-%m-%d %H:%M} UTC" in re.sub(r"\s+", " ", text)
 
 
+def test_the_response_section_shows_mtta_with_its_change_sleepers_and_noisy_services(built, tmp_path) -> None:
+    database, _, server = built
+    tables = report(database, tmp_path / "report.html").tables
+    newest = max(m for (m,) in lake(database, "SELECT MAX(month) FROM dora_mttr_monthly UNION ALL"
+                                              " SELECT MAX(month) FROM dora_cfr_monthly") if m)  # fmt: skip
+    first = newest
+    for _ in range(11):
+        first = previous_month(first)
+    mtta = {
+        m: (n, s, p)
+        for m, n, s, p in lake(
+            database,
+            "SELECT month, acknowledged_incidents, mtta_seconds, mtta_p90_seconds FROM response_mtta_monthly"
+            " WHERE acknowledged_incidents > 0",
+        )
+    }
+
+    def change(month: date) -> str:
+        before = mtta.get(previous_month(month))
+        if before is None:
+            return "no figure for the month before"
+        now_text, before_text = shown_duration(mtta[month][1]), shown_duration(before[1])
+        if now_text == before_text:
+            return f"the same as in {previous_month(month):%B}"
+        word = "faster" if mtta[month][1] < before[1] else "slower"
+        return f"{word} than in {previous_month(month):%B} ({before_text})"
+
+    expected = [
+        [shown_month(m), f"{n:,}", shown_duration(s), shown_duration(p), change(m)]
+        for m, (n, s, p) in sorted(mtta.items())
+        if first <= m <= newest
+    ]
+    assert len(expected) >= 6 and tables["table-mtta"][1:] == expected
+    assert any(row[4].startswith(("faster", "slower")) for row in expected)
+    # three months: the first one shown is still compared with the month before it, outside the page
+    three = report(database, tmp_path / "three.html", "--months", "3").tables["table-mtta"][1:]
+    assert three == expected[-3:] and not three[0][4].startswith("no figure")
+    # the five responders most often woken in the last four weeks (Monday of this week, less three weeks)
+    today = datetime.now(UTC).date()
+    since = today - timedelta(days=today.weekday() + 21)
+    sleepers = lake(
+        database,
+        "SELECT user_name, time_zone, SUM(sleep_hour_interruptions) AS s, SUM(interruptions) AS i,"
+        " SUM(notifications) FROM response_interruptions_weekly_by_user WHERE week_start >= %s"
+        " GROUP BY user_id HAVING s > 0 ORDER BY s DESC, i DESC, user_name LIMIT 5",
+        since,
+    )
+    assert tables["table-sleep"][1:] == [[u, z, f"{s:,}", f"{i:,}", f"{n:,}"] for u, z, s, i, n in sleepers]
+    assert len(sleepers) == 5
+    # the five services whose incidents interrupted most in the report's months, with their shares
+    services: dict[str, list] = {}
+    for name, n, auto, quick, interrupted in lake(
+        database,
+        "SELECT service_name, incidents, auto_resolved_incidents, resolved_within_5_minutes, interruptions"
+        " FROM response_noisy_services WHERE month BETWEEN %s AND %s",
+        first,
+        newest,
+    ):
+        total = services.setdefault(name, [0, 0, 0, 0])
+        for i, value in enumerate((n, auto, quick, interrupted)):
+            total[i] += value
+    ranked = sorted(services.items(), key=lambda kv: (-kv[1][3], -kv[1][0], kv[0]))[:5]
+    assert tables["table-noisy"][1:] == [
+        [name, f"{n:,}", shown_rate(auto, n), shown_rate(quick, n), f"{i:,}"]
+        for name, (n, auto, quick, i) in ranked
+    ]
+
+
 def test_the_headline_is_the_last_full_month_against_the_one_before(built, tmp_path) -> None:
     database, _, server = built
     page = report(database, tmp_path / "report.html")
@@ -351,12 +419,21 @@ def test_chromium_draws_the_page_offline_with_the_tables_numbers(built, tmp_path
     database, _, _ = built
     report(database, tmp_path / "report.html")
     dom = parse(rendered_dom(tmp_path / "report.html"))
-    for chart in ("chart-mttr", "chart-cfr", "chart-df", "chart-recovery", "chart-distribution"):
+    for chart in (
+        "chart-mttr",
+        "chart-cfr",
+        "chart-df",
+        "chart-recovery",
+        "chart-distribution",
+        "chart-mtta",
+    ):
         assert dom.bars[chart], chart
     assert [t for _, t, _ in dom.bars["chart-distribution"]] == [
         n for _, n in dom.tables["table-distribution"][1:]
     ]
     assert [t for _, t, _ in dom.bars["chart-cfr"]] == [row[3] for row in dom.tables["table-cfr"][1:]]
+    assert [t for _, t, _ in dom.bars["chart-mtta"]] == [row[2] for row in dom.tables["table-mtta"][1:]]
+    assert dom.tables["table-sleep"][1:] and dom.tables["table-noisy"][1:]
     png = tmp_path / "shot.png"
     screenshot(tmp_path / "report.html", png)
     assert png.stat().st_size > 20_000  # a drawn page, not a blank one

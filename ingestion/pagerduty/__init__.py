@@ -1,8 +1,10 @@
 """dlt source for PagerDuty: the incidents, log entries, services and change events of one connection.
 
-A first run lists every incident created since `start_date`. A rerun lists the incidents created since the
-previous run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the
-account's log entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
+A first run lists every incident created since `start_date`, and the account's log entries since
+`history_since` (default: `start_date`): once resolved, an incident forgets who was paged and who
+acknowledged, and only its log entries remember. A rerun lists the incidents created since the previous
+run's cut-off (minus a small overlap), the incidents open now (one request per 100), and the account's log
+entries since the cut-off, which name every incident that changed (acknowledged, reassigned,
 resolved, reopened, moved, re-prioritised or merged after resolution); each changed incident that no listing
 showed is read by id. Every run also lists the account's services, priorities, teams and users (one request
 per 100 of each), so that names renamed in the account reach every incident without reading it again. A rerun
@@ -52,6 +54,7 @@ from .records import (
     PRIORITIES,
     SERVICES,
     TEAMS,
+    TIME_ZONE_OFFSETS,
     USERS,
     RawTable,
     Row,
@@ -63,6 +66,7 @@ from .records import (
     team_row,
     user_row,
 )
+from .time_zones import offset_rows
 from .times import TimeFormatError, iso_z, parse_time
 
 __all__ = [
@@ -164,6 +168,7 @@ def pagerduty_source(
     stats: Optional[LoadStats] = None,
     now: Optional[datetime] = None,
     reconcile_since: Optional[datetime] = None,
+    history_since: Optional[datetime] = None,
 ) -> Sequence[DltResource]:
     """Incidents created at or after `start_date` of one PagerDuty connection, with their log entries,
     services and change events, and the account's priorities, teams and users.
@@ -171,8 +176,9 @@ def pagerduty_source(
     `service_ids` narrows the load to those services (a blueprint scope naming services); by default every
     service of the account is loaded. Pass `client` to share one (and its request count) with the caller.
     `reconcile_since` makes the run a reconcile: every incident created since then (at the earliest,
-    `start_date`) is listed again. After the resources have run, `stats.next_state` is the state a next run
-    continues from.
+    `start_date`) is listed again. `history_since` bounds the log entries a first load reads (default:
+    `start_date`; an earlier date reads nothing more: no incident of the scope has entries before its
+    creation). After the resources have run, `stats.next_state` is the state a next run continues from.
     """
     if start_date.tzinfo is None:
         raise ValueError("start_date needs a time zone")
@@ -190,6 +196,7 @@ def pagerduty_source(
         stats or LoadStats(),
         (now or datetime.now(UTC)).replace(microsecond=0),
         reconcile_since.astimezone(UTC) if reconcile_since is not None else None,
+        history_since.astimezone(UTC) if history_since is not None else None,
     )
     return (
         _resource(collection.incidents, INCIDENTS),
@@ -198,7 +205,8 @@ def pagerduty_source(
         _resource(collection.change_events, CHANGE_EVENTS),
         _resource(lambda: collection.account_list("/priorities", "priorities", PRIORITIES), PRIORITIES),
         _resource(lambda: collection.account_list("/teams", "teams", TEAMS), TEAMS),
-        _resource(lambda: collection.account_list("/users", "users", USERS), USERS),
+        _resource(collection.users, USERS),
+        _resource(collection.time_zone_offsets, TIME_ZONE_OFFSETS),
     )
 
 
@@ -228,6 +236,7 @@ class Collection:
         stats: LoadStats,
         now: datetime,
         reconcile_since: Optional[datetime] = None,
+        history_since: Optional[datetime] = None,
     ) -> None:
         self.client = client
         self.connection_id = connection_id
@@ -244,6 +253,8 @@ class Collection:
         self._emitted: set[str] = set()
         self._open: set[str] = set()
         self.reconcile_since = reconcile_since
+        self.history_since = max(start_date, history_since) if history_since is not None else start_date
+        self._user_rows: Optional[list[Row]] = None
         stats.reconcile = reconcile_since is not None
         stats.next_state = replace(
             state,
@@ -385,24 +396,44 @@ class Collection:
 
     # ----------------------------------------------------------------------------------- log entries
     def log_entries_rows(self) -> list[Row]:
-        """The account's log entries since the cut-off (read once per run, shared by two resources)."""
+        """A rerun's log entries since the cut-off (read once per run, shared by two resources). A first load
+        reads them too, since `history_since` (_first_load_log_entries): once resolved, an incident forgets
+        who was paged, who acknowledged and what escalated, and only its log entries remember. Listed
+        account-wide in windows of at most 6 months, like incidents: one request per 100 entries."""
         if self._log_rows is None:
             self._log_rows = []
             previous = self.state.incidents_until
-            if previous is not None:
-                since = previous - settings.INCREMENTAL_OVERLAP
-                pages = iter_windows(
-                    self.client, "/log_entries", "log_entries", since, self.until, {}, warn=self.warn
-                )
-                for page in pages:
-                    self._log_rows.extend(log_entry_row(self.connection_id, e, self.fetched_at) for e in page)
+            if previous is None:  # a first load streams its log entries (log_entries) and reads none by id
+                return self._log_rows
+            since = previous - settings.INCREMENTAL_OVERLAP
+            pages = iter_windows(
+                self.client, "/log_entries", "log_entries", since, self.until, {}, warn=self.warn
+            )
+            for page in pages:
+                self._log_rows.extend(log_entry_row(self.connection_id, e, self.fetched_at) for e in page)
             self.stats.log_entries = len(self._log_rows)
         return self._log_rows
 
     def log_entries(self) -> Iterator[list[Row]]:
+        if self.state.incidents_until is None:  # a first load: streamed, for nothing else reads them
+            yield from self._first_load_log_entries()
+            return
         rows = self.log_entries_rows()
         for start in range(0, len(rows), settings.PAGE_LIMIT):
             yield rows[start : start + settings.PAGE_LIMIT]
+
+    def _first_load_log_entries(self) -> Iterator[list[Row]]:
+        """A first load's log entries since `history_since`, page by page as they arrive: about nine per
+        incident, so holding them all (as a rerun holds its few to find the changed incidents) took 2.6 GB
+        at 50,000 incidents (BENCHMARKS.md)."""
+        pages = iter_windows(
+            self.client, "/log_entries", "log_entries", self.history_since, self.until, {}, warn=self.warn
+        )
+        for page in pages:
+            rows = [log_entry_row(self.connection_id, e, self.fetched_at) for e in page]
+            self.stats.log_entries += len(rows)
+            if rows:
+                yield rows
 
     # -------------------------------------------------------------------------------------- services
     def services(self) -> Iterator[list[Row]]:
@@ -443,6 +474,23 @@ class Collection:
                     yield rows
         except NotOnPlanError:
             self.warn(f"GET {path} is not on this account's plan (HTTP 402): no {collection} are loaded")
+
+    def users(self) -> Iterator[list[Row]]:
+        """The account's users, each with their time zone (read once per run, shared with the offsets)."""
+        if self._user_rows is None:
+            self._user_rows = [row for page in self.account_list("/users", "users", USERS) for row in page]
+        for start in range(0, len(self._user_rows), settings.PAGE_LIMIT):
+            yield self._user_rows[start : start + settings.PAGE_LIMIT]
+
+    def time_zone_offsets(self) -> Iterator[list[Row]]:
+        """The UTC offsets of the users' time zones over time, so that SQL can tell a responder's local hour
+        without the server's time zone tables (MySQL and MariaDB ship none by default)."""
+        if self._user_rows is None:
+            list(self.users())
+        zones = sorted({row["time_zone"] for row in self._user_rows or [] if row.get("time_zone")})
+        rows = [row for zone in zones for row in offset_rows(self.connection_id, zone, self.fetched_at)]
+        for start in range(0, len(rows), settings.PAGE_LIMIT):
+            yield rows[start : start + settings.PAGE_LIMIT]
 
     # --------------------------------------------------------------------------------- change events
     def change_events(self) -> Iterator[list[Row]]:

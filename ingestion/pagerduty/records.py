@@ -160,10 +160,11 @@ LOG_ENTRIES = RawTable(
         Column("channel_type", "VARCHAR(64)"),
         Column("summary", "TEXT"),
         Column("assignees", "LONGTEXT", "json"),
+        Column("user_id", "VARCHAR(64)"),
         *_tail(),
     ),
     current_indexes=(("connection_id", "incident_id"),),
-    description="PagerDuty log entries (what happened to an incident, and when)",
+    description="PagerDuty log entries (what happened to an incident, and when; who was notified)",
 )
 
 PRIORITIES = RawTable(
@@ -204,6 +205,21 @@ USERS = RawTable(
     " sleep hours are judged in",
 )
 
+TIME_ZONE_OFFSETS = RawTable(
+    "time_zone_offsets",
+    (
+        *_keys(),
+        Column("time_zone", "VARCHAR(64)"),
+        Column("valid_from", "DATETIME(6)", "time"),
+        Column("valid_until", "DATETIME(6)", "time"),
+        Column("utc_offset_seconds", "BIGINT", "int"),
+        *_tail(),
+    ),
+    current_indexes=(("connection_id", "time_zone", "valid_from"),),
+    description="The UTC offset of each user's time zone over time (from Python's tz database, written by"
+    " the loader): SQL tells a responder's local hour with it, without the server's time zone tables",
+)
+
 DEPLOYMENTS = RawTable(
     "deployments",
     (
@@ -230,6 +246,7 @@ PAGERDUTY_TABLES: tuple[RawTable, ...] = (
     PRIORITIES,
     TEAMS,
     USERS,
+    TIME_ZONE_OFFSETS,
 )
 RAW_TABLES: tuple[RawTable, ...] = (*PAGERDUTY_TABLES, DEPLOYMENTS)
 
@@ -356,8 +373,9 @@ def change_event_row(connection_id: int, event: dict[str, Any], fetched_at: date
 
 
 def log_entry_row(connection_id: int, entry: dict[str, Any], fetched_at: datetime) -> Row:
-    """One `log_entries` row: what happened to an incident and when; assign and escalate entries name
-    who had it, which the incident itself forgets once resolved."""
+    """One `log_entries` row: what happened to an incident and when; assign, escalate and delegate entries
+    name who had it, which the incident itself forgets once resolved, and notify entries whom they woke
+    (`user_id`)."""
     entry_id = _object_id(entry, "log entry")
     agent = entry.get("agent")
     return {
@@ -376,6 +394,7 @@ def log_entry_row(connection_id: int, entry: dict[str, Any], fetched_at: datetim
             for a in _list(entry.get("assignees"))
             if _ref(a, "id")
         ],
+        "user_id": _ref(entry.get("user"), "id"),
         **_tail_values(entry, fetched_at),
     }
 
@@ -412,4 +431,21 @@ def user_row(connection_id: int, user: dict[str, Any], fetched_at: datetime) -> 
         "time_zone": user.get("time_zone"),
         "html_url": user.get("html_url"),
         **_tail_values(user, fetched_at),
+    }
+
+
+def time_zone_offset_row(
+    connection_id: int, zone: str, start: datetime, until: datetime, offset: int, fetched_at: datetime
+) -> Row:
+    """One `time_zone_offsets` row: `zone` is `offset` seconds ahead of UTC from `start` until `until`."""
+    valid_from, valid_until = start.replace(tzinfo=None), until.replace(tzinfo=None)
+    raw = {"time_zone": zone, "valid_from": valid_from.isoformat(), "utc_offset_seconds": offset}
+    return {
+        "connection_id": connection_id,
+        "id": f"{zone}@{valid_from.isoformat()}",
+        "time_zone": zone,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "utc_offset_seconds": offset,
+        **_tail_values(raw, fetched_at),
     }

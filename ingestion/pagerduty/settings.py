@@ -44,7 +44,7 @@ CHANGE_EVENT_RETENTION = timedelta(days=90)
 
 OPEN_STATUSES = ("triggered", "acknowledged")
 RESOLVED = "resolved"
-ASSIGNING_LOG_ENTRIES = ("assign_log_entry", "escalate_log_entry")
+ASSIGNING_LOG_ENTRIES = ("assign_log_entry", "escalate_log_entry", "delegate_log_entry")
 """Log entries that name who an incident went to (`assignees`)."""
 
 RATE_LIMIT_PER_MINUTE = 960

@@ -23,6 +23,7 @@ select
     last_status_change_at,
     resolve_reason_type,
     merged_into_id,
+    teams,
     fetched_at as loaded_at,
     load_seq
 

@@ -11,7 +11,11 @@ select
     created_at,
     incident_id,
     service_id,
+    agent_id,
+    agent_type,
+    channel_type,
     assignees,
+    user_id as notified_user_id,
     load_seq
 
 from source

@@ -1,0 +1,28 @@
+"""Relations: `schema`.`identifier` (MySQL's database is dbt's schema; there is no level above it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dbt.adapters.base.relation import BaseRelation, Policy
+
+
+@dataclass
+class MySQLQuotePolicy(Policy):
+    database: bool = False
+    schema: bool = True
+    identifier: bool = True
+
+
+@dataclass
+class MySQLIncludePolicy(Policy):
+    database: bool = False
+    schema: bool = True
+    identifier: bool = True
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MySQLRelation(BaseRelation):
+    quote_policy: MySQLQuotePolicy = field(default_factory=lambda: MySQLQuotePolicy())
+    include_policy: MySQLIncludePolicy = field(default_factory=lambda: MySQLIncludePolicy())
+    quote_character: str = "`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from dbt.adapters.base.relation import BaseRelation, Policy
@@ -32,3 +33,9 @@ class MySQLRelation(BaseRelation):
         """A database given is dropped: there is none above the schema. (A snapshot's materialization passes
         `model.database`, which is jinja's Undefined when the node has none.)"""
         return super().create(database=None, schema=schema, identifier=identifier, type=type, **kwargs)
+
+    def without_limit_alias(self) -> MySQLRelation:
+        """This relation, rendered under `--empty` (or a sample limit) as `(select ... limit 0)` with no alias
+        of dbt's: for projects that alias every ref and source themselves (MySQL needs a derived table to
+        have one alias, and refuses two). dbt's default, `_dbt_limit_subq_<name>`, suits unaliased refs."""
+        return dataclasses.replace(self, require_alias=False)

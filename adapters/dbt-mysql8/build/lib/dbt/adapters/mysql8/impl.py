@@ -40,7 +40,7 @@ class MySQLAdapter(SQLAdapter):
 
     @classmethod
     def quote(cls, identifier: str) -> str:
-        return "`{}`".format(identifier.replace("`", "``"))
+        return "`{}`".format(str(identifier).replace("`", "``"))
 
     # seeds: agate's column types in MySQL's words
     @classmethod

@@ -26,3 +26,9 @@ class MySQLRelation(BaseRelation):
     quote_policy: MySQLQuotePolicy = field(default_factory=lambda: MySQLQuotePolicy())
     include_policy: MySQLIncludePolicy = field(default_factory=lambda: MySQLIncludePolicy())
     quote_character: str = "`"
+
+    @classmethod
+    def create(cls, database=None, schema=None, identifier=None, type=None, **kwargs):  # noqa: ANN001, ANN206
+        """A database given is dropped: there is none above the schema. (A snapshot's materialization passes
+        `model.database`, which is jinja's Undefined when the node has none.)"""
+        return super().create(database=None, schema=schema, identifier=identifier, type=type, **kwargs)

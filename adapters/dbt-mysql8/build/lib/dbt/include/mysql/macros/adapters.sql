@@ -172,3 +172,8 @@
 {% macro mysql__type_bigint() -%}signed{%- endmacro %}
 {% macro mysql__type_float() -%}double{%- endmacro %}
 {% macro mysql__type_timestamp() -%}datetime(6){%- endmacro %}
+
+{#- No database above the schema: nodes carry none (not ''), as the catalog's rows do, so that they match. -#}
+{% macro mysql__generate_database_name(custom_database_name=none, node=none) -%}
+  {{ return(none) }}
+{%- endmacro %}

@@ -7,7 +7,7 @@
         tables.table_schema as table_schema,
         tables.table_name as table_name,
         case when tables.table_type = 'VIEW' then 'view' else 'table' end as table_type,
-        nullif(tables.table_comment, 'VIEW') as table_comment,
+        nullif(nullif(tables.table_comment, ''), 'VIEW') as table_comment,
         null as table_owner,
         columns.column_name as column_name,
         columns.ordinal_position as column_index,

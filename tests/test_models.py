@@ -89,6 +89,19 @@ def mttr(database, view: str = "dora_mttr_monthly") -> list[tuple]:
     return [(*row[:-4], row[-4], row[-1]) for row in rows]
 
 
+def test_an_empty_build_runs_every_model_and_test_with_no_deprecation(database) -> None:
+    """`dbt build --empty` (the fast CI check: every model compiles and runs, every test too, on no rows), from
+    a full parse, reports no deprecated functionality of dbt's; then a real build does the same."""
+    load_raw(database, FIXTURE)
+    empty = run_dbt(database, ["build", "--empty", "--no-partial-parse"])
+    assert empty.success, empty.failures or empty.error
+    assert empty.models > 30 and empty.tests > 100, (empty.models, empty.tests)
+    assert empty.deprecations == []
+    assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(0,)]
+    full = run_dbt(database, ["build"])
+    assert full.success and full.deprecations == [], full.failures or full.deprecations
+
+
 @pytest.fixture
 def built(database):
     load_raw(database, FIXTURE)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ADAPTER := adapters/dbt-mysql8
-ADAPTER_FILES := $(shell find $(ADAPTER) -name '*.py' -o -name '*.sql' -o -name '*.yml' -o -name '*.toml')
+ADAPTER_FILES := $(ADAPTER)/pyproject.toml $(shell find $(ADAPTER)/src -name '*.py' -o -name '*.sql' -o -name '*.yml')
 
 .PHONY: install demo test bench lint mutation lock clean
 

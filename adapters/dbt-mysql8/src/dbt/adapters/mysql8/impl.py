@@ -1,17 +1,16 @@
-"""The adapter: what dbt asks of MySQL 8 and MariaDB that their SQL answers differently from dbt's defaults."""
+"""The adapter: what dbt asks of MySQL 8 and MariaDB that their SQL answers unlike dbt's defaults."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
 from dbt.adapters.base.impl import ConstraintSupport
-from dbt.adapters.sql import SQLAdapter
-from dbt_common.contracts.constraints import ConstraintType
-from dbt_common.exceptions import DbtRuntimeError
-
 from dbt.adapters.mysql8.column import MySQLColumn
 from dbt.adapters.mysql8.connections import MariaDBConnectionManager, MySQLConnectionManager
 from dbt.adapters.mysql8.relation import MySQLRelation
+from dbt.adapters.sql import SQLAdapter
+from dbt_common.contracts.constraints import ConstraintType
+from dbt_common.exceptions import DbtRuntimeError
 
 if TYPE_CHECKING:
     import agate
@@ -107,7 +106,9 @@ class MySQLAdapter(SQLAdapter):
         return super().get_relation(None, schema, identifier)
 
     @classmethod
-    def _catalog_filter_table(cls, table: agate.Table, used_schemas: frozenset[tuple[str, str]]) -> agate.Table:
+    def _catalog_filter_table(
+        cls, table: agate.Table, used_schemas: frozenset[tuple[str, str]]
+    ) -> agate.Table:
         """dbt keys catalogs by (database, schema); here there is only the schema (table_database is null)."""
         from dbt_common.clients.agate_helper import table_from_rows
 
@@ -127,7 +128,7 @@ class MySQLAdapter(SQLAdapter):
             ],
         )
         schemas = {schema.lower() for _, schema in used_schemas if schema is not None}
-        return table.where(lambda row: row["table_schema"] is not None and row["table_schema"].lower() in schemas)
+        return table.where(lambda row: (row["table_schema"] or "").lower() in schemas)
 
     def valid_incremental_strategies(self) -> list[str]:
         return ["append", "delete+insert"]

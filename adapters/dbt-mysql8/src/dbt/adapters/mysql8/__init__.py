@@ -1,4 +1,4 @@
-"""The adapter's implementation, shared by its plugins `mysql` and `mariadb` (dbt.adapters.mysql, .mariadb)."""
+"""The adapter's code, shared by its plugins `mysql` and `mariadb` (dbt.adapters.mysql, .mariadb)."""
 
 from dbt.adapters.mysql8.column import MySQLColumn
 from dbt.adapters.mysql8.connections import (

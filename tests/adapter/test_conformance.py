@@ -19,6 +19,7 @@ from dbt.tests.adapter.basic.test_snapshot_check_cols import BaseSnapshotCheckCo
 from dbt.tests.adapter.basic.test_snapshot_timestamp import BaseSnapshotTimestamp
 from dbt.tests.adapter.basic.test_table_materialization import BaseTableMaterialization
 from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
+from dbt.tests.adapter.incremental.test_incremental_unique_id import BaseIncrementalUniqueKey
 
 
 class TestSimpleMaterializations(BaseSimpleMaterializations):
@@ -55,6 +56,11 @@ class TestIncremental(BaseIncremental):
 
 class TestIncrementalNotSchemaChange(BaseIncrementalNotSchemaChange):
     pass
+
+
+class TestIncrementalUniqueKey(BaseIncrementalUniqueKey):
+    """delete+insert on a unique key (one column, several, a missing one): beyond the basic suite, as the
+    adapter's delete+insert is its own (a multi-table DELETE)."""
 
 
 class TestGenericTests(BaseGenericTests):

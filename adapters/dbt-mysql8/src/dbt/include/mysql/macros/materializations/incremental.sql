@@ -20,3 +20,12 @@
   select {{ dest_cols_csv }}
   from {{ source }}
 {%- endmacro %}
+
+{#- The default strategy: delete+insert when the model has a unique key, else append. -#}
+{% macro mysql__get_incremental_default_sql(arg_dict) -%}
+  {%- if arg_dict['unique_key'] -%}
+    {{ return(get_incremental_delete_insert_sql(arg_dict)) }}
+  {%- else -%}
+    {{ return(get_incremental_append_sql(arg_dict)) }}
+  {%- endif -%}
+{%- endmacro %}

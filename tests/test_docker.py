@@ -152,6 +152,9 @@ def build_in_a_plain_shell(app: Path, stand_ins: Path) -> Path:
         # pip resolves against this environment only: an offline dry run of the same command
         "PIP_DRY_RUN": "1",
         "PIP_NO_INDEX": "1",
+        # the adapter (adapters/dbt-mysql8) is built from source: with this environment's setuptools, as there
+        # is no index to fetch an isolated one from ("0" is pip's spelling of --no-build-isolation)
+        "PIP_NO_BUILD_ISOLATION": "0",
     }
     for keyword, arguments in dockerfile():
         if keyword == "ENV":

@@ -132,7 +132,7 @@ def test_a_name_is_resolved_once_and_that_address_connected_to(monkeypatch) -> N
             _client(f"http://inside.test:{port}", policy).get("/abilities")
         # nor one that does not resolve
         StubDns(monkeypatch, "gone.test")
-        with pytest.raises(PagerDutyError, match="ConnectionError"):
+        with pytest.raises(PagerDutyError, match="name not resolved reaching gone.test"):
             _client(f"http://gone.test:{port}", policy).get("/abilities")
     assert internal.received == []
 

@@ -12,10 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false
 WORKDIR /app
 
-# the dependencies as `make install` installs them (requirements.txt pinned, constraints.txt locking the rest)
+# the dependencies as `make install` installs them (requirements.txt pinned, constraints.txt locking the rest),
+# with the project's own dbt adapter; not the test and lint tools (requirements-dev.txt)
 COPY requirements.txt constraints.txt ./
+COPY adapters/ adapters/
 RUN pip install --quiet --upgrade pip
-RUN pip install --quiet -r requirements.txt -c constraints.txt
+RUN pip install --quiet -r requirements.txt -c constraints.txt ./adapters/dbt-mysql8
 
 # what run.py serve reads: its code, the dbt project it builds, dlt's settings; no tests, simulator or scripts
 COPY run.py pyproject.toml dbt_project.yml profiles.example.yml ./

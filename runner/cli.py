@@ -40,7 +40,8 @@ COMMANDS = """commands:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
-        prog="run.py",
+        # `pagerduty-dora`, the installed command (pyproject.toml), names itself; anything else is run.py
+        prog="pagerduty-dora" if os.path.basename(sys.argv[0]) == "pagerduty-dora" else "run.py",
         description="Load PagerDuty incidents into MySQL/MariaDB for DORA metrics, DevLake-style.",
         epilog=COMMANDS + "\n" + environment_help() + "\nrun.py COMMAND --help: the command's options, exit"
         " codes and the variables it reads",

@@ -33,6 +33,8 @@ class DbtOutcome:
     error: Optional[str] = None
     rows: list[list] = field(default_factory=list)
     """The rows `dbt show` returned."""
+    deprecations: list[str] = field(default_factory=list)
+    """dbt's deprecation events of the run (their names): none is expected."""
 
 
 def server_flavour(database: Database) -> str:
@@ -91,7 +93,13 @@ def _run_dbt(
             *(["--quiet"] if quiet else []),
             *extra_args,
         ]
-        result = dbtRunner(callbacks=[_checkpoint_after_node]).invoke(args)
+        deprecations: list[str] = []
+
+        def _deprecation(event) -> None:  # noqa: ANN001 - dbt's EventMsg
+            if event.info.name.endswith("Deprecation"):
+                deprecations.append(event.info.name)
+
+        result = dbtRunner(callbacks=[_checkpoint_after_node, _deprecation]).invoke(args)
     finally:
         for key, value in saved.items():
             if value is None:
@@ -99,7 +107,7 @@ def _run_dbt(
             else:
                 os.environ[key] = value
         shutil.rmtree(profiles_dir, ignore_errors=True)
-    outcome = DbtOutcome(success=bool(result.success))
+    outcome = DbtOutcome(success=bool(result.success), deprecations=deprecations)
     if result.exception is not None:
         outcome.error = (
             str(result.exception).splitlines()[0] if str(result.exception) else repr(result.exception)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -17,6 +18,25 @@ from simulator import SimulatorServer, generate
 from simulator.server import SERVER_KEYS
 
 from .helpers import SERVER_URL, SIM_TOKEN
+
+ADAPTER_SOURCE = Path(__file__).resolve().parent.parent / "adapters" / "dbt-mysql8" / "src" / "dbt"
+
+
+def _adapter_of_this_checkout() -> None:
+    """dbt finds its adapters in the namespace packages dbt.adapters and dbt.include: the source in this tree
+    goes first, so the suite tests the adapter as it is here (`make install` installs a copy into .venv, which
+    a change, or scripts/mutation.py's scratch copy, would otherwise not reach)."""
+    import dbt.adapters
+    import dbt.include
+
+    for package, folder in ((dbt.adapters, "adapters"), (dbt.include, "include")):
+        path = str(ADAPTER_SOURCE / folder)
+        if path in package.__path__:
+            package.__path__.remove(path)
+        package.__path__.insert(0, path)
+
+
+_adapter_of_this_checkout()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -227,6 +228,11 @@ def test_each_command_says_its_own_exit_codes_and_variables() -> None:
         [sys.executable, str(ROOT / "run.py"), "--version"], capture_output=True, text=True, cwd=ROOT
     )
     assert re.fullmatch(r"run\.py \d+\.\d+\.\d+\n", version.stdout)
+    # the installed command (pyproject.toml's console script, make install) is the same CLI under its own name
+    script = Path(sys.executable).parent / "pagerduty-dora"
+    installed = subprocess.run([str(script), "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert installed.returncode == 0 and installed.stdout.startswith("usage: pagerduty-dora ")
+    assert "reconcile" in installed.stdout and "serve" in installed.stdout
 
 
 def test_every_command_and_option_has_help_text() -> None:

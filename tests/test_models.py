@@ -4,10 +4,12 @@ values computed by hand (and, end to end, against the simulator's own data)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ingestion.pagerduty.records import incident_row
 from ingestion.raw_store import record_scopes
@@ -16,6 +18,8 @@ from simulator import generate
 
 from .helpers import lake, query, staging
 from .raw_fixtures import incident, load_raw, log_entry
+
+ROOT = Path(__file__).resolve().parent.parent
 
 M = timedelta(minutes=1)
 LONG_TITLE = 'He said "it\'s down" \\ 🔥 ünïcödé — ' + "x" * 3000
@@ -87,6 +91,19 @@ def mttr(database, view: str = "dora_mttr_monthly") -> list[tuple]:
     for *_, seconds, minutes, hours, _level in rows:
         assert (minutes, hours) == (seconds // 60, seconds / 3600), (seconds, minutes, hours)
     return [(*row[:-4], row[-4], row[-1]) for row in rows]
+
+
+def test_an_empty_build_runs_every_model_and_test_with_no_deprecation(database) -> None:
+    """`dbt build --empty` (the fast CI check: every model compiles and runs, every test too, on no rows), from
+    a full parse, reports no deprecated functionality of dbt's; then a real build does the same."""
+    load_raw(database, FIXTURE)
+    empty = run_dbt(database, ["build", "--empty", "--no-partial-parse"])
+    assert empty.success, empty.failures or empty.error
+    assert empty.models > 30 and empty.tests > 100, (empty.models, empty.tests)
+    assert empty.deprecations == []
+    assert query(database, "SELECT COUNT(*) FROM issues", database=database.name) == [(0,)]
+    full = run_dbt(database, ["build"])
+    assert full.success and full.deprecations == [], full.failures or full.deprecations
 
 
 @pytest.fixture
@@ -447,6 +464,31 @@ def test_a_service_missing_from_the_listing_still_gets_its_board(database) -> No
         (date(2026, 7, 1), "PGONE99", "Retired Billing", 1, 720, "elite"),
         (date(2026, 7, 1), "PSVC001", "Checkout API", 1, 240, "elite"),
     ]
+
+
+def test_devlake_tables_have_their_declared_column_types(built) -> None:
+    """DevLake's tables and views keep the column names and types their YAML declares (data_type: dbt enforces
+    them as contracts, except on the incremental models, where dbt does not allow it here; this checks all)."""
+    spec = yaml.safe_load((ROOT / "models" / "marts" / "devlake" / "_devlake__models.yml").read_text())
+    for model in spec["models"]:
+        declared = [(c["name"].lower(), c["data_type"]) for c in model["columns"]]
+        rows = query(
+            built,
+            "SELECT column_name, column_type FROM information_schema.columns"
+            f" WHERE table_schema = '{built.name}' AND table_name = '{model['name']}' ORDER BY ordinal_position",
+            database=built.name,
+        )
+        built_types = [
+            (name.lower(), re.sub(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)", r"\1", kind))
+            for name, kind in rows
+        ]
+        assert sorted(built_types) == sorted(declared), model["name"]
+        enforced = model.get("config", {}).get("contract", {}).get("enforced", False)
+        incremental = (
+            "materialized='incremental'"
+            in (ROOT / "models" / "marts" / "devlake" / f"{model['name']}.sql").read_text()
+        )
+        assert enforced != incremental, model["name"]
 
 
 def test_staging_and_intermediate_models_live_apart_from_what_bi_tools_read(built) -> None:

@@ -27,11 +27,11 @@ def test_every_fault_names_tests_that_exist_and_a_name_of_its_own() -> None:
             path, _, node = target.partition("::")
             assert (ROOT / path).is_file(), (fault.name, path)
             if node:
-                function = node.split("[", 1)[0]
+                function = node.split("::", 1)[0].split("[", 1)[0]  # a test function, or a test class
                 defined = {
                     n.name
                     for n in ast.walk(ast.parse((ROOT / path).read_text()))
-                    if isinstance(n, ast.FunctionDef)
+                    if isinstance(n, ast.FunctionDef | ast.ClassDef)
                 }
                 assert function in defined, (fault.name, target)
 

@@ -11,8 +11,7 @@ more:
   `ratelimit-remaining` of 0 pauses every thread until `ratelimit-reset` says the window is over;
 - a page cut off mid-body is fetched again rather than parsed;
 - every request asks for UTC (`time_zone=UTC`), follows no redirect, and reads at most 32 MB: a hostile or
-  broken endpoint can neither bounce the token elsewhere nor exhaust memory (urllib3 1.26, which dbt-core 1.7
-  pins, does not cap decompression itself).
+  broken endpoint can neither bounce the token elsewhere nor exhaust memory (urllib3 caps no response's size).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Connections made to the address the endpoint policy checked, and to no other.
 
-requests (urllib3 1.26) resolves a host name when it opens a connection, separately from any check made
+requests (urllib3) resolves a host name when it opens a connection, separately from any check made
 before: a name that answers a public address to the check and 169.254.169.254 to the connect (DNS
 rebinding) would get the token. Here each new connection resolves the name once through the policy
 (`EndpointPolicy.addresses`: every address allowed, else EndpointRefused), and the socket is opened to one of

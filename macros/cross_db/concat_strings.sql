@@ -1,4 +1,4 @@
-{#- Concatenate SQL expressions as text. dbt.concat compiles to `a || b` on dbt-mysql, which MySQL reads
+{#- Concatenate SQL expressions as text. dbt.concat compiles to `a || b` (dbt's default), which MySQL reads
     as a logical OR and silently returns 0 (stack-notes), hence our own. -#}
 {% macro concat_strings(parts) -%}
     {{ return(adapter.dispatch('concat_strings', 'pagerduty_dora')(parts)) }}

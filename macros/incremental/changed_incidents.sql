@@ -12,11 +12,11 @@
     from {{ source('pagerduty', 'incidents') }} as incidents
     inner join (
         select connection_id, id as incident_id
-        from {{ source('pagerduty', 'incidents') }}
+        from {{ source('pagerduty', 'incidents') }} as incidents
         where {{ in_load_window('load_seq', fingerprint_vars) }}
         union
         select connection_id, incident_id
-        from {{ source('pagerduty', 'log_entries') }}
+        from {{ source('pagerduty', 'log_entries') }} as log_entries
         where {{ in_load_window('load_seq', fingerprint_vars) }} and incident_id is not null
         union
         select carrying.connection_id, carrying.id

@@ -1,5 +1,5 @@
 {#- A pre-hook of an incremental model that gained a column derived from its others: a table built before
-    gets the column, and every build fills it where it is null and `expression` is not. dbt-mysql inserts
+    gets the column, and every build fills it where it is null and `expression` is not. dbt's incremental inserts
     only the columns the table already has, so without it a lake built by an older release would keep
     working with the column missing, or, if a run were killed between adding and filling it, with nulls
     that a later run would not fill. The fill reads the column's nulls (through its index once it has one):

@@ -9,7 +9,7 @@
 
 {% macro counted_deployment_boards() -%}
     select board_id, deployment_id, finished_at
-    from {{ ref('int_deployment_boards') }}
+    from {{ ref('int_deployment_boards') }} as int_deployment_boards
     where is_counted = 1
 {%- endmacro %}
 

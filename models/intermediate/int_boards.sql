@@ -9,13 +9,13 @@
 ) }}
 with services as (
 
-    select * from {{ ref('stg_pagerduty__services') }}
+    select * from {{ ref('stg_pagerduty__services') }} as stg_pagerduty__services
 
 ),
 
 scopes as (
 
-    select * from {{ ref('stg_pagerduty__scopes') }}
+    select * from {{ ref('stg_pagerduty__scopes') }} as stg_pagerduty__scopes
 
 ),
 
@@ -36,7 +36,7 @@ referenced as (
 
     {#- distinct pairs only: read from the index on (connection_id, service_id), not from every row #}
     select connection_id, service_id
-    from {{ ref('int_incidents_covered') }}
+    from {{ ref('int_incidents_covered') }} as int_incidents_covered
     where service_id is not null
     group by connection_id, service_id
 

@@ -13,13 +13,13 @@
 
 with deployments as (
 
-    select * from {{ ref('int_deployments') }}
+    select * from {{ ref('int_deployments') }} as int_deployments
 
 ),
 
 boards as (
 
-    select * from {{ ref('int_boards') }}
+    select * from {{ ref('int_boards') }} as int_boards
 
 ),
 

@@ -3,7 +3,7 @@
 with counted as (
 
     select deployment_id, max(finished_at) as finished_at
-    from {{ ref('int_deployment_boards') }}
+    from {{ ref('int_deployment_boards') }} as int_deployment_boards
     where is_counted = 1
     group by deployment_id
 
@@ -11,7 +11,7 @@ with counted as (
 
 failed as (
 
-    select distinct deployment_id from {{ ref('int_incident_deployment_links') }}
+    select distinct deployment_id from {{ ref('int_incident_deployment_links') }} as int_incident_deployment_links
 
 )
 

@@ -14,7 +14,7 @@ with change_events as (
         changed_at as finished_at,
         case when {{ deployment_filter('integration_id', 'custom_details', 1) }} then 1 else 0 end as is_counted,
         cast('pagerduty_change_event' as char(32)) as origin
-    from {{ ref('stg_pagerduty__change_events') }}
+    from {{ ref('stg_pagerduty__change_events') }} as stg_pagerduty__change_events
 
 ),
 
@@ -34,7 +34,7 @@ from_file as (
             else 0
         end as is_counted,
         cast('user' as char(32)) as origin
-    from {{ ref('stg_deployments__deployments') }}
+    from {{ ref('stg_deployments__deployments') }} as stg_deployments__deployments
 
 )
 

@@ -50,7 +50,7 @@ timeline as (
     from incidents
     union all
     select board_id, finished_at as at_time, 1 as kind, counted_ordinal as ordinal, null as issue_id
-    from {{ ref('int_deployment_boards') }}
+    from {{ ref('int_deployment_boards') }} as int_deployment_boards
     where is_counted = 1
     {%- if relinks_some %}
         and board_id in (select board_id from incidents)

@@ -17,13 +17,13 @@
 
 with incidents as (
 
-    select * from {{ ref('int_incidents_covered') }}
+    select * from {{ ref('int_incidents_covered') }} as int_incidents_covered
 
 ),
 
 entries as (
 
-    select * from {{ ref('stg_pagerduty__log_entries') }}
+    select * from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
 
 ),
 
@@ -112,7 +112,7 @@ first_pages as (
         row_number() over (
             partition by connection_id, incident_id, user_id order by notified_at, log_entry_id
         ) as page_of_user
-    from {{ ref('int_notifications_localized') }}
+    from {{ ref('int_notifications_localized') }} as int_notifications_localized
 
 ),
 

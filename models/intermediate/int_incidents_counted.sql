@@ -20,6 +20,6 @@ select
     end as lead_time_seconds,
     resolution_month
 
-from {{ ref('int_incidents_covered') }}
+from {{ ref('int_incidents_covered') }} as int_incidents_covered
 where board_id is not null
     and {{ dora_incident_filter('urgency', 'priority_name', 'is_merged') }}

@@ -24,13 +24,13 @@
 ) }}
 with incidents as (
 
-    select * from {{ ref('int_incidents_named') }}
+    select * from {{ ref('int_incidents_named') }} as int_incidents_named
 
 ),
 
 scopes as (
 
-    select * from {{ ref('stg_pagerduty__scopes') }}
+    select * from {{ ref('stg_pagerduty__scopes') }} as stg_pagerduty__scopes
 
 ),
 

@@ -6,19 +6,19 @@
     macros/incremental/changed_incidents.sql. -#}
 with incidents as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
+    select * from {{ ref('stg_pagerduty__incidents') }} as stg_pagerduty__incidents
 
 ),
 
 priorities as (
 
-    select * from {{ ref('stg_pagerduty__priorities') }}
+    select * from {{ ref('stg_pagerduty__priorities') }} as stg_pagerduty__priorities
 
 ),
 
 services as (
 
-    select * from {{ ref('stg_pagerduty__services') }}
+    select * from {{ ref('stg_pagerduty__services') }} as stg_pagerduty__services
 
 )
 

@@ -18,14 +18,14 @@ with notifications as (
         created_at as notified_at,
         notified_user_id as user_id,
         channel_type
-    from {{ ref('stg_pagerduty__log_entries') }}
+    from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
     where entry_type = 'notify_log_entry' and notified_user_id is not null
 
 ),
 
 users as (
 
-    select * from {{ ref('stg_pagerduty__users') }}
+    select * from {{ ref('stg_pagerduty__users') }} as stg_pagerduty__users
 
 ),
 

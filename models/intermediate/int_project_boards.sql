@@ -9,13 +9,13 @@
 ) }}
 with scopes as (
 
-    select * from {{ ref('stg_pagerduty__scopes') }}
+    select * from {{ ref('stg_pagerduty__scopes') }} as stg_pagerduty__scopes
 
 ),
 
 boards as (
 
-    select * from {{ ref('int_boards') }}
+    select * from {{ ref('int_boards') }} as int_boards
 
 )
 

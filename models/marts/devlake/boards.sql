@@ -7,4 +7,4 @@ select
     created_at as created_date,
     cast('pagerduty' as char(100)) as type
 
-from {{ ref('int_boards') }}
+from {{ ref('int_boards') }} as int_boards

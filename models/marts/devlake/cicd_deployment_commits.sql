@@ -13,7 +13,7 @@
 
 with deployed as (
 
-    select deployment_id, board_id from {{ ref('int_deployment_boards') }}
+    select deployment_id, board_id from {{ ref('int_deployment_boards') }} as int_deployment_boards
 
 )
 

@@ -10,7 +10,7 @@
 with scopes as (
 
     select deployment_id, min(board_id) as board_id
-    from {{ ref('int_deployment_boards') }}
+    from {{ ref('int_deployment_boards') }} as int_deployment_boards
     group by deployment_id
 
 )

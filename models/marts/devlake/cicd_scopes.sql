@@ -8,4 +8,4 @@ select
     created_at as created_date,
     cast(null as datetime) as updated_date
 
-from {{ ref('int_boards') }}
+from {{ ref('int_boards') }} as int_boards

@@ -50,7 +50,7 @@ latest_assignment as (
 
 loads as (
 
-    select * from {{ ref('stg_pagerduty__loads') }}
+    select * from {{ ref('stg_pagerduty__loads') }} as stg_pagerduty__loads
 
 )
 

@@ -8,7 +8,7 @@
 
 with project_boards as (
 
-    select project_name, board_id from {{ ref('int_project_boards') }}
+    select project_name, board_id from {{ ref('int_project_boards') }} as int_project_boards
 
 ),
 

@@ -6,5 +6,5 @@ select
     min(recorded_at) as created_at,
     max(recorded_at) as updated_at
 
-from {{ ref('stg_pagerduty__scopes') }}
+from {{ ref('stg_pagerduty__scopes') }} as stg_pagerduty__scopes
 group by project_name

@@ -4,7 +4,7 @@
 with monthly as (
 
     select month, count(*) as deployments, sum(is_failed) as failed_deployments
-    from {{ ref('int_deployment_outcomes') }}
+    from {{ ref('int_deployment_outcomes') }} as int_deployment_outcomes
     group by month
 
 )

@@ -9,14 +9,14 @@
 with deployment_days as (
 
     select distinct cast(finished_at as date) as day
-    from {{ ref('int_deployment_outcomes') }}
+    from {{ ref('int_deployment_outcomes') }} as int_deployment_outcomes
 
 ),
 
 deployed_months as (
 
     select month, count(*) as deployments
-    from {{ ref('int_deployment_outcomes') }}
+    from {{ ref('int_deployment_outcomes') }} as int_deployment_outcomes
     group by month
 
 ),

@@ -13,4 +13,4 @@ select
     lead_time_seconds,
     resolution_month
 
-from {{ ref('int_incidents_counted') }}
+from {{ ref('int_incidents_counted') }} as int_incidents_counted

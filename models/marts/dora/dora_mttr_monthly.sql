@@ -5,7 +5,7 @@
 with resolved as (
 
     select resolution_month, lead_time_seconds
-    from {{ ref('dora_incidents') }}
+    from {{ ref('dora_incidents') }} as dora_incidents
     where resolution_date is not null and lead_time_seconds is not null
 
 ),

@@ -2,7 +2,7 @@
 with resolved as (
 
     select resolution_month, service_id, service_name, board_id, lead_time_seconds
-    from {{ ref('dora_incidents') }}
+    from {{ ref('dora_incidents') }} as dora_incidents
     where resolution_date is not null and lead_time_seconds is not null
 
 ),

@@ -11,7 +11,7 @@ with monthly as (
         sum(escalation_count) as escalations,
         sum(timeout_escalation_count) as timeout_escalations,
         sum(manual_escalation_count) as manual_escalations
-    from {{ ref('response_incidents') }}
+    from {{ ref('response_incidents') }} as response_incidents
     where {{ dora_incident_filter('urgency', 'priority_name', 'is_merged') }}
     group by created_month
 

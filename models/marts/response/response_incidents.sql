@@ -3,6 +3,6 @@
     merged into another keep their facts, flagged by is_merged; the monthly views leave them out unless var
     dora_count_merged_incidents is true, as the DORA views do. -#}
 select *
-from {{ ref('int_incident_responses') }}
+from {{ ref('int_incident_responses') }} as int_incident_responses
 where board_id is not null
     and {{ dora_incident_filter('urgency', 'priority_name', '0') }}

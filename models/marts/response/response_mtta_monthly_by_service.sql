@@ -2,7 +2,7 @@
 with counted as (
 
     select created_month, board_id, service_id, service_name, seconds_to_first_ack
-    from {{ ref('response_incidents') }}
+    from {{ ref('response_incidents') }} as response_incidents
     where {{ dora_incident_filter('urgency', 'priority_name', 'is_merged') }}
 
 ),

@@ -13,7 +13,7 @@ with monthly as (
         sum(case when seconds_to_resolve <= 300 then 1 else 0 end) as resolved_within_5_minutes,
         sum(total_interruptions) as interruptions,
         sum(sleep_hour_interruptions) as sleep_hour_interruptions
-    from {{ ref('response_incidents') }}
+    from {{ ref('response_incidents') }} as response_incidents
     where {{ dora_incident_filter('urgency', 'priority_name', 'is_merged') }}
     group by created_month, board_id
 

@@ -1,7 +1,7 @@
 {#- Deployments users supply from outside PagerDuty (the latest CSV file's rows). -#}
 with source as (
 
-    select * from {{ source('deployments', 'deployments') }}
+    select * from {{ source('deployments', 'deployments') }} as deployments
 
 )
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'change_events') }}
+    select * from {{ source('pagerduty', 'change_events') }} as change_events
 
 )
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'incidents_versions') }}
+    select * from {{ source('pagerduty', 'incidents_versions') }} as incidents_versions
 
 )
 

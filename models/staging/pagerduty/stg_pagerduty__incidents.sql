@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'incidents') }}
+    select * from {{ source('pagerduty', 'incidents') }} as incidents
 
 )
 

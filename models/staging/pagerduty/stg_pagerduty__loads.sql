@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'loads') }}
+    select * from {{ source('pagerduty', 'loads') }} as loads
 
 )
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'log_entries') }}
+    select * from {{ source('pagerduty', 'log_entries') }} as log_entries
 
 )
 

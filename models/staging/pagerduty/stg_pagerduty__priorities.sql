@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'priorities') }}
+    select * from {{ source('pagerduty', 'priorities') }} as priorities
 
 )
 

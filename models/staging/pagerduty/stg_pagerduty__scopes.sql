@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'scopes') }}
+    select * from {{ source('pagerduty', 'scopes') }} as scopes
 
 )
 

@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'services') }}
+    select * from {{ source('pagerduty', 'services') }} as services
 
 )
 

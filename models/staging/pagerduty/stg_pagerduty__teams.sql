@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'teams') }}
+    select * from {{ source('pagerduty', 'teams') }} as teams
 
 )
 

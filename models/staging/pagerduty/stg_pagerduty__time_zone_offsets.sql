@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'time_zone_offsets') }}
+    select * from {{ source('pagerduty', 'time_zone_offsets') }} as time_zone_offsets
 
 )
 

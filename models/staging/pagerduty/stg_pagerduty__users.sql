@@ -1,6 +1,6 @@
 with source as (
 
-    select * from {{ source('pagerduty', 'users') }}
+    select * from {{ source('pagerduty', 'users') }} as users
 
 )
 

@@ -19,6 +19,9 @@ from simulator.server import SERVER_KEYS
 
 from .helpers import SERVER_URL, SIM_TOKEN
 
+# dbt's adapter conformance fixtures (tests/adapter); pytest accepts pytest_plugins only in a top-level conftest
+pytest_plugins = ["dbt.tests.fixtures.project"]
+
 ADAPTER_SOURCE = Path(__file__).resolve().parent.parent / "adapters" / "dbt-mysql8" / "src" / "dbt"
 
 

@@ -10,8 +10,6 @@ from ingestion.database import parse_db_url
 
 from ..helpers import SERVER_URL
 
-pytest_plugins = ["dbt.tests.fixtures.project"]
-
 
 @pytest.fixture(scope="class")
 def dbt_profile_target() -> dict:

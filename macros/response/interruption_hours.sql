@@ -12,19 +12,9 @@
 {%- endmacro %}
 
 {#- The nearest-rank percentile of `value` per group: the value at 1-based rank ceil(fraction * n) of the
-    sorted values (the 90th percentile of 10 values is the 9th). Ranked by hand like lower_median, for MySQL 8
-    has no PERCENTILE_CONT. Expands to a SELECT over `relation` returning the group columns and `percentile`. -#}
+    sorted values (the 90th percentile of 10 values is the 9th), ranked by value_at_rank
+    (macros/dora/lower_median.sql). Expands to a SELECT over `relation` returning the group columns, `n` and
+    `percentile`. -#}
 {% macro nearest_rank(relation, value, group_by, fraction) -%}
-    select
-        {{ group_by | join(', ') }},
-        max(case when rn = greatest(ceiling({{ fraction }} * n), 1) then {{ value }} end) as percentile
-    from (
-        select
-            {{ group_by | join(', ') }},
-            {{ value }},
-            row_number() over (partition by {{ group_by | join(', ') }} order by {{ value }}) as rn,
-            count(*) over (partition by {{ group_by | join(', ') }}) as n
-        from {{ relation }}
-    ) as ranked
-    group by {{ group_by | join(', ') }}
+    {{ value_at_rank(relation, value, group_by, 'greatest(ceiling(' ~ fraction ~ ' * n), 1)', 'percentile') }}
 {%- endmacro %}

@@ -11,12 +11,6 @@ with counted as (
 
 ),
 
-acknowledged as (
-
-    select created_month, team_id, seconds_to_first_ack from counted where seconds_to_first_ack is not null
-
-),
-
 totals as (
 
     select created_month, team_id, max(team_name) as team_name, count(*) as incidents
@@ -25,28 +19,14 @@ totals as (
 
 ),
 
-medians as (
-
-    {{ lower_median('acknowledged', 'seconds_to_first_ack', ['created_month', 'team_id']) }}
-
-),
-
-p90 as (
-
-    {{ nearest_rank('acknowledged', 'seconds_to_first_ack', ['created_month', 'team_id'], 0.9) }}
-
-)
+{{ mtta_ranks(['team_id']) }}
 
 select
     totals.created_month as month,
     cast(totals.team_id as char(64)) as team_id,
     cast(totals.team_name as char(255)) as team_name,
     totals.incidents,
-    coalesce(medians.n, 0) as acknowledged_incidents,
-    medians.median as mtta_seconds,
-    medians.median / 6e1 as mtta_minutes,
-    p90.percentile as mtta_p90_seconds
+    {{ mtta_columns() }}
 
 from totals
-left join medians on medians.created_month = totals.created_month and medians.team_id = totals.team_id
-left join p90 on p90.created_month = totals.created_month and p90.team_id = totals.team_id
+{{- mtta_joins(['team_id']) }}

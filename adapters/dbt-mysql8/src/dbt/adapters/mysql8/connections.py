@@ -100,6 +100,19 @@ class MariaDBCredentials(MySQLCredentials):
         return "mariadb"
 
 
+def _connect(credentials: MySQLCredentials, **options: object) -> pymysql.connections.Connection:
+    """A connection with the profile's address and login: dbt's own and the one that cancels its queries."""
+    return pymysql.connect(
+        host=credentials.server,
+        port=credentials.port,
+        unix_socket=credentials.unix_socket,
+        user=credentials.username,
+        password=credentials.password or "",
+        connect_timeout=credentials.connect_timeout,
+        **options,
+    )
+
+
 class MySQLConnectionManager(SQLConnectionManager):
     TYPE = "mysql"
 
@@ -110,17 +123,8 @@ class MySQLConnectionManager(SQLConnectionManager):
         credentials: MySQLCredentials = connection.credentials  # type: ignore[assignment]
 
         def connect() -> pymysql.connections.Connection:
-            return pymysql.connect(
-                host=credentials.server,
-                port=credentials.port,
-                unix_socket=credentials.unix_socket,
-                user=credentials.username,
-                password=credentials.password or "",
-                charset=credentials.charset,
-                connect_timeout=credentials.connect_timeout,
-                # dbt opens and commits its own transactions (BEGIN/COMMIT); DDL commits implicitly anyway
-                autocommit=False,
-            )
+            # dbt opens and commits its own transactions (BEGIN/COMMIT); DDL commits implicitly anyway
+            return _connect(credentials, charset=credentials.charset, autocommit=False)
 
         return cls.retry_connection(
             connection,
@@ -137,14 +141,7 @@ class MySQLConnectionManager(SQLConnectionManager):
             return
         thread_id = handle.thread_id()
         credentials: MySQLCredentials = connection.credentials  # type: ignore[assignment]
-        killer = pymysql.connect(
-            host=credentials.server,
-            port=credentials.port,
-            unix_socket=credentials.unix_socket,
-            user=credentials.username,
-            password=credentials.password or "",
-            connect_timeout=credentials.connect_timeout,
-        )
+        killer = _connect(credentials)
         try:
             with killer.cursor() as cursor:
                 cursor.execute(f"KILL QUERY {int(thread_id)}")

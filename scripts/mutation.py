@@ -351,11 +351,25 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "client: a refused connection retried as long as a timeout",
         "ingestion/pagerduty/client.py",
-        "min(policy.max_attempts, policy.unreachable_attempts) if unreachable else policy.max_attempts",
-        "policy.max_attempts",
+        "limit = min(limit, policy.unreachable_attempts)",
+        "pass",
         (
             "tests/test_cli_experience.py::test_an_endpoint_that_refuses_says_so_at_each_retry_and_the_run_ends_promptly",
         ),
+    ),
+    Fault(
+        "client: a 429 spends one of the attempts other failures get",
+        "ingestion/pagerduty/client.py",
+        "attempt, limit = throttled, policy.rate_limited_attempts",
+        "failed += 1\n                attempt, limit = failed, policy.max_attempts",
+        ("tests/test_ingestion.py::test_bare_429_without_headers_backs_off",),
+    ),
+    Fault(
+        "client: the policy's limit on 429s is not the one applied",
+        "ingestion/pagerduty/client.py",
+        "attempt, limit = throttled, policy.rate_limited_attempts",
+        "attempt, limit = throttled, 20",
+        ("tests/test_ingestion.py::test_a_rate_limit_that_never_lifts_fails_with_its_cause",),
     ),
     Fault(
         "client: retries print no progress line and leave the pipeline's message as it was",

@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -379,10 +380,34 @@ def test_5xx_and_cut_off_pages_are_retried(database, simulator) -> None:
 
 
 def test_bare_429_without_headers_backs_off(database, small_sim) -> None:
+    """A 429 asks for patience, not a new attempt: however often one request is throttled (8 requests in
+    flight share each throttled period), it waits its turn. Other failures get two attempts here, so a
+    client that spent its attempts on 429s gives up within the first throttled periods."""
     small_sim.set_faults(rate_limit_every=5, rate_limit_bare=True, rate_limit_reset=0.5)
-    load(small_sim, database, START)
-    assert small_sim.stats()["faults"]["429"] >= 1
+    load_scope(
+        connection(small_sim),
+        ScopeSpec(start_date=START),
+        database,
+        retry=replace(FAST_RETRY, max_attempts=2),
+    )
+    assert small_sim.stats()["faults"]["429"] >= 2
     assert set(loaded_incidents(database)) == expected_ids(small_sim, START)
+
+
+def test_a_rate_limit_that_never_lifts_fails_with_its_cause(database, small_sim) -> None:
+    small_sim.set_faults(rate_limit_every=1, rate_limit_reset=0.1)
+    with pytest.raises(
+        LoadFailed,
+        match=r"GET /incidents: PagerDuty kept answering 429 \(rate limited\)"
+        r" after 3 tries",
+    ):
+        load_scope(
+            connection(small_sim),
+            ScopeSpec(start_date=START),
+            database,
+            retry=replace(FAST_RETRY, rate_limited_attempts=3),
+        )
+    assert small_sim.stats()["requests"] == 3
 
 
 def test_a_per_minute_limit_is_honoured(database, simulator) -> None:

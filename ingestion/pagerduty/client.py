@@ -75,6 +75,8 @@ class RetryPolicy:
     connect_timeout: float = settings.REQUEST_CONNECT_TIMEOUT_SECONDS
     unreachable_attempts: int = settings.REQUEST_UNREACHABLE_ATTEMPTS
     """Attempts when the connection is refused or the name does not resolve."""
+    rate_limited_attempts: int = settings.REQUEST_RATE_LIMITED_ATTEMPTS
+    """Attempts while PagerDuty answers 429, not counted in `max_attempts`."""
 
     def delay(self, attempt: int) -> float:
         """Seconds before attempt `attempt + 1`: exponential, capped."""
@@ -303,18 +305,22 @@ class PagerDutyClient:
     def _send(self, url: str, query: Mapping[str, Any], where: str) -> requests.Response:
         """One GET, retried as the module says: the answer, or the last exception once attempts run out."""
         policy = self.retry
-        attempt = 0
+        failed = throttled = 0  # 429s have their own count: see settings.REQUEST_RATE_LIMITED_ATTEMPTS
         while True:
-            attempt += 1
             if self._cancelled.is_set():
                 raise RequestCancelled("the load was stopped")
             response, failure = self._attempt(url, query)
             if response is not None and not _worth_retrying(response):
                 return response
             unreachable = _unreachable(failure) if failure is not None else None
-            limit = (
-                min(policy.max_attempts, policy.unreachable_attempts) if unreachable else policy.max_attempts
-            )
+            if response is not None and response.status_code == 429:
+                throttled += 1
+                attempt, limit = throttled, policy.rate_limited_attempts
+            else:
+                failed += 1
+                attempt, limit = failed, policy.max_attempts
+                if unreachable:
+                    limit = min(limit, policy.unreachable_attempts)
             if attempt >= limit:
                 if failure is not None:
                     raise failure
@@ -368,6 +374,12 @@ class PagerDutyClient:
             raise AuthenticationError(
                 f"{self.connection_label}: PagerDuty refused the token (HTTP {response.status_code}"
                 f" on {where}); check the connection's token and its permissions"
+            )
+        if response.status_code == 429:
+            raise PagerDutyError(
+                f"{self.connection_label}: {where}: PagerDuty kept answering 429 (rate limited) after"
+                f" {self.retry.rate_limited_attempts} tries; run again later, or lower the connection's"
+                " rateLimitPerHour if another client shares its token"
             )
         if response.status_code == 404 and missing_ok:
             return None

@@ -63,6 +63,10 @@ RETRY_STATUS_CODES = (429, 500, 502, 503, 504)
 REQUEST_TIMEOUT_SECONDS = 60.0
 REQUEST_CONNECT_TIMEOUT_SECONDS = 10.0
 REQUEST_MAX_ATTEMPTS = 7
+REQUEST_RATE_LIMITED_ATTEMPTS = 20
+"""Attempts one request gets while PagerDuty answers 429, counted apart from REQUEST_MAX_ATTEMPTS: a 429 says
+"wait", not "failed", and every request in flight is throttled together, so one request can meet several in a
+row while the load moves on. With the backoff below, a limit that lasts about half an hour fails the load."""
 REQUEST_UNREACHABLE_ATTEMPTS = 3
 """A refused connection or an unknown name is tried this often (waits of 1 and 2 s): a closed port does not
 open in a minute, and a user waiting on the run learns it in seconds, not after 2 minutes of backoff."""

@@ -146,7 +146,9 @@ def _phase(name, url, database, blueprint, connections, env, *extra, command: st
     return (name, _incidents(database), seconds, ingest, dbt, served_requests(url), peak_mb)
 
 
-def _account_phases(size: int, days: int, reruns: int = 1, keep_lake: bool = False) -> list[tuple] | None:
+def _account_phases(
+    size: int, days: int, reruns: int = 1, keep_lake: bool = False, responders: bool = False
+) -> list[tuple] | None:
     """First load, rerun with nothing new, rerun after 1,000 changes (400 new incidents, 200 acknowledged,
     200 reassigned, 200 resolved, as the simulator's step makes them). With `reruns` above 1 the rerun with
     nothing new runs that many times and its row is the run of median wall time, the range in its name: on
@@ -156,7 +158,17 @@ def _account_phases(size: int, days: int, reruns: int = 1, keep_lake: bool = Fal
     start = end - timedelta(days=days)
     rows = []
     with (
-        simulator("--size", str(size), "--days", str(days), "--seed", "1", "--end", end.isoformat()) as url,
+        simulator(
+            "--size",
+            str(size),
+            "--days",
+            str(days),
+            "--seed",
+            "1",
+            "--end",
+            end.isoformat(),
+            *(("--responders",) if responders else ()),
+        ) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
         blueprint, connections = _write_inputs(tmp, url, start, UNTHROTTLED_PER_HOUR)
@@ -264,7 +276,7 @@ def main() -> int:
     parser.add_argument(
         "--responders",
         action="store_true",
-        help="the slow account writes every incident's response as log entries (as the demo's)",
+        help="every account writes each incident's response as log entries (as the demo's)",
     )
     parser.add_argument("--per-minute", type=int, default=960, help="the slow account's requests a minute")
     parser.add_argument(
@@ -280,7 +292,7 @@ def main() -> int:
     speed_before = _machine_speed()
     rows = []
     if args.size:
-        account = _account_phases(args.size, args.days, max(1, args.reruns), args.keep_lake)
+        account = _account_phases(args.size, args.days, max(1, args.reruns), args.keep_lake, args.responders)
         if account is None:
             return 1
         rows += [(*row, "-") for row in account]

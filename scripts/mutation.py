@@ -918,6 +918,31 @@ FAULTS: tuple[Fault, ...] = (
     ),
     # ---------------------------------------------------------------------------- response analytics
     Fault(
+        "incremental: a user's new time zone leaves the pages they received judged in the old one",
+        "macros/incremental/changed_responses.sql",
+        "{%- if users_changed or zones_changed -%}",
+        "{%- if false -%}",
+        (
+            "tests/test_end_to_end.py::test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run",
+        ),
+    ),
+    Fault(
+        "incremental: the notifications of a changed incident are added again beside the old ones",
+        "models/intermediate/int_notifications_localized.sql",
+        """pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],""",
+        """pre_hook=["{{ reset_load_window() }}"],""",
+        ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
+    ),
+    Fault(
+        "incremental: the response facts read only the incidents whose own row changed",
+        "models/intermediate/int_incident_responses.sql",
+        "    {{ join_changed_responses('int_incidents_covered') }}",
+        "    {{ join_changed('int_incidents_covered') }}",
+        (
+            "tests/test_end_to_end.py::test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run",
+        ),
+    ),
+    Fault(
         "response: interruptions judged in UTC, not in the notified user's time zone",
         "models/intermediate/int_notifications_localized.sql",
         "interval coalesce(zoned.utc_offset_seconds, 0) second",

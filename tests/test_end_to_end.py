@@ -197,13 +197,19 @@ def every_table(db) -> dict[str, list[tuple]]:
         "dora_failed_deployment_recovery_time_monthly",
     ):
         tables[view] = lake(db, f"SELECT * FROM {view} ORDER BY 1, 2")
+    for view in (
+        "response_incidents",
+        "response_interruptions_weekly_by_user",
+        "response_escalations_monthly",
+    ):
+        tables[view] = sorted(lake(db, f"SELECT * FROM {view}"), key=repr)
     return tables
 
 
 @pytest.fixture
 def account(simulator):
     server = simulator(
-        seed=23, size=1500, services=3, days=150
+        seed=23, size=1500, services=3, days=150, responders=True
     )  # America/Los_Angeles, as PagerDuty's default
     server.visible_change_events = []
     return server
@@ -348,6 +354,34 @@ def test_log_entries_alone_mark_an_incident_changed(database, simulator, tmp_pat
     assert (f"pagerduty:Incident:1:{number}", ds.entities.user_ids[newcomer]) in set(
         lake(database, "SELECT issue_id, assignee_id FROM issue_assignees")
     )
+    increments = every_table(database)
+    outcome = run_dbt(database, ["build", "--full-refresh"])
+    assert outcome.success, outcome.failures or outcome.error
+    assert every_table(database) == increments
+
+
+def test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run(
+    database, simulator, tmp_path
+) -> None:
+    """A user changes their time zone (or name) in PagerDuty: no incident or log entry changes, yet every page
+    they received is judged again in the new zone by the next ordinary run, which equals a full rebuild."""
+    server = simulator(seed=31, size=300, services=2, days=40, responders=True)
+    server.visible_change_events = []
+    ds = server.dataset
+    scoped = list(ds.entities.service_ids)
+    run(database, tmp_path, server, scoped)
+    counts = lake(
+        database,
+        "SELECT user_id, SUM(notifications) FROM response_interruptions_weekly_by_user GROUP BY user_id"
+        " ORDER BY 2 DESC, 1",
+    )
+    user_id = counts[0][0]
+    mover = ds.entities.user_ids.index(user_id)
+    zones = "SELECT DISTINCT time_zone FROM response_interruptions_weekly_by_user WHERE user_id = %s"
+    assert lake(database, zones, user_id) == [(ds.entities.user_zones[mover],)]
+    ds.entities.user_zones[mover] = "Pacific/Kiritimati"  # UTC+14: most pages change hours and week
+    run(database, tmp_path, server, scoped)
+    assert lake(database, zones, user_id) == [("Pacific/Kiritimati",)]
     increments = every_table(database)
     outcome = run_dbt(database, ["build", "--full-refresh"])
     assert outcome.success, outcome.failures or outcome.error

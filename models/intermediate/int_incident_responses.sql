@@ -2,28 +2,34 @@
     forgets who was paged and who acknowledged; the entries remember). Names and definitions are PagerDuty
     Analytics' (AnalyticsRawIncident) wherever it defines them; _response__models.yml says where ours
     differ. An incident whose entries the lake lacks (created before HISTORY_SINCE) has log_entries = 0 and
-    null or zero facts. A table rebuilt whole at every build (the aggregation reads every log entry), keyed
-    for the views that join it by incident and read it by board and month. -#}
+    null or zero facts. A table keyed for the views that join it by incident and read it by board and month.
+    Incremental, as int_notifications_localized: a rerun rebuilds the rows of the incidents changed since its
+    last build (macros/incremental/changed_responses.sql). -#}
 {{ config(
-    materialized='table',
+    materialized='incremental',
+    pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],
     table_keys=[
         ['PRIMARY', ['issue_id']],
         ['ix_responses_incident', ['connection_id', 'incident_id']],
         ['ix_responses_board_month', ['board_id', 'created_month']],
         ['ix_responses_month', ['created_month']],
     ],
-    post_hook=["{{ ensure_table_keys(this) }}"],
+    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 
 with incidents as (
 
-    select * from {{ ref('int_incidents_covered') }} as int_incidents_covered
+    select int_incidents_covered.*
+    from {{ ref('int_incidents_covered') }} as int_incidents_covered
+    {{ join_changed_responses('int_incidents_covered') }}
 
 ),
 
 entries as (
 
-    select * from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
+    select stg_pagerduty__log_entries.*
+    from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
+    {{ join_changed_responses('stg_pagerduty__log_entries') }}
 
 ),
 
@@ -106,13 +112,18 @@ snoozes as (
 first_pages as (
 
     select
-        connection_id,
-        incident_id,
-        interruption_hours,
+        int_notifications_localized.connection_id,
+        int_notifications_localized.incident_id,
+        int_notifications_localized.interruption_hours,
         row_number() over (
-            partition by connection_id, incident_id, user_id order by notified_at, log_entry_id
+            partition by
+                int_notifications_localized.connection_id,
+                int_notifications_localized.incident_id,
+                int_notifications_localized.user_id
+            order by int_notifications_localized.notified_at, int_notifications_localized.log_entry_id
         ) as page_of_user
     from {{ ref('int_notifications_localized') }} as int_notifications_localized
+    {{ join_changed_responses('int_notifications_localized') }}
 
 ),
 

@@ -2,23 +2,27 @@
     it interrupted (macros/response/interruption_hours.sql). Local time is UTC plus the offset the user's
     zone had at that instant (time_zone_offsets, written by the loader: the servers' own time zone tables are
     not relied on). A user the account no longer lists, or whose zone is unknown, is judged in UTC
-    (`zone_known` = 0). A table rebuilt at every build, keyed by incident: the response facts and the weekly
-    view both read it, and working out each local time once is what costs. -#}
+    (`zone_known` = 0). A table, keyed by incident: the response facts and the weekly view both read it, and
+    working out each local time once is what costs. Incremental: a rerun rebuilds the notifications of the
+    incidents changed in the loads since its last build, and of every incident that paged a user whose zone or
+    name changed (macros/incremental/changed_responses.sql). -#}
 {{ config(
-    materialized='table',
+    materialized='incremental',
+    pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],
     table_keys=[['ix_notifications_incident', ['connection_id', 'incident_id', 'user_id']]],
-    post_hook=["{{ ensure_table_keys(this) }}"],
+    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
 with notifications as (
 
     select
-        connection_id,
-        incident_id,
+        stg_pagerduty__log_entries.connection_id,
+        stg_pagerduty__log_entries.incident_id,
         log_entry_id,
         created_at as notified_at,
         notified_user_id as user_id,
         channel_type
     from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
+    {{ join_changed_responses('stg_pagerduty__log_entries') }}
     where entry_type = 'notify_log_entry' and notified_user_id is not null
 
 ),

@@ -146,6 +146,12 @@ def _phase(name, url, database, blueprint, connections, env, *extra, command: st
     return (name, _incidents(database), seconds, ingest, dbt, served_requests(url), peak_mb)
 
 
+def _account(size: int, days: int, end: datetime, responders: bool) -> tuple[str, ...]:
+    """The simulator's arguments for the benchmark's account (seed 1), ending at `end`."""
+    args = ("--size", str(size), "--days", str(days), "--seed", "1", "--end", end.isoformat())
+    return (*args, "--responders") if responders else args
+
+
 def _account_phases(
     size: int, days: int, reruns: int = 1, keep_lake: bool = False, responders: bool = False
 ) -> list[tuple] | None:
@@ -158,17 +164,7 @@ def _account_phases(
     start = end - timedelta(days=days)
     rows = []
     with (
-        simulator(
-            "--size",
-            str(size),
-            "--days",
-            str(days),
-            "--seed",
-            "1",
-            "--end",
-            end.isoformat(),
-            *(("--responders",) if responders else ()),
-        ) as url,
+        simulator(*_account(size, days, end, responders)) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
         blueprint, connections = _write_inputs(tmp, url, start, UNTHROTTLED_PER_HOUR)
@@ -204,19 +200,11 @@ def _rate_limited_phase(
     start = end - timedelta(days=days)
     with (
         simulator(
-            "--size",
-            str(size),
-            "--days",
-            str(days),
-            "--seed",
-            "1",
-            "--end",
-            end.isoformat(),
+            *_account(size, days, end, responders),
             "--latency",
             str(latency),
             "--rate-limit-per-minute",
             str(per_minute),
-            *(("--responders",) if responders else ()),
         ) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):

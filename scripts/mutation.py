@@ -929,9 +929,25 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "incremental: the notifications of a changed incident are added again beside the old ones",
         "models/intermediate/int_notifications_localized.sql",
-        """pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],""",
-        """pre_hook=["{{ reset_load_window() }}"],""",
+        """        "{{ reset_load_window() }}",\n        "{{ delete_changed_responses() }}",\n""",
+        """        "{{ reset_load_window() }}",\n""",
         ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
+    ),
+    Fault(
+        "incremental: pages about incidents the lake does not hold kept (a rerun never sees new ones)",
+        "models/intermediate/int_notifications_localized.sql",
+        "    inner join {{ ref('stg_pagerduty__incidents') }} as known\n",
+        "    left join {{ ref('stg_pagerduty__incidents') }} as known\n",
+        ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
+    ),
+    Fault(
+        "incremental: the changed incidents are not staged before the response facts read them",
+        "models/intermediate/int_incident_responses.sql",
+        """        "{{ stage_changed_responses() }}",\n""",
+        "",
+        (
+            "tests/test_end_to_end.py::test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run",
+        ),
     ),
     Fault(
         "incremental: the response facts read only the incidents whose own row changed",

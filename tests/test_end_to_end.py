@@ -20,7 +20,7 @@ from ingestion.pagerduty import ScopeState
 from ingestion.raw_store import scope_state
 from runner.transform import run_dbt
 
-from .helpers import SIM_TOKEN, lake, query, run_cli, utc
+from .helpers import SIM_TOKEN, lake, query, run_cli, staging, utc
 
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -203,6 +203,8 @@ def every_table(db) -> dict[str, list[tuple]]:
         "response_escalations_monthly",
     ):
         tables[view] = sorted(lake(db, f"SELECT * FROM {view}"), key=repr)
+    for table in ("int_notifications_localized", "int_incident_responses"):  # rows no view shows count too
+        tables[table] = sorted(staging(db, f"SELECT * FROM {table}"), key=repr)
     return tables
 
 
@@ -289,6 +291,7 @@ def test_two_runs_with_what_real_accounts_do_in_between(database, account, tmp_p
     ds.edit(
         in_s2[0]["incident_number"], at=at, service_index=1
     )  # moved in, created long before the first run
+    ds.notify(in_s2[1]["incident_number"], user=0, at=at)  # a page about an incident no scope covers
     still_open = [
         i
         for i in (ds.render(s) for s in range(len(ds)))

@@ -7,7 +7,12 @@
     last build (macros/incremental/changed_responses.sql). -#}
 {{ config(
     materialized='incremental',
-    pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],
+    pre_hook=[
+        "{{ drop_changed_responses() }}",
+        "{{ stage_changed_responses() }}",
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_responses() }}",
+    ],
     table_keys=[
         ['PRIMARY', ['issue_id']],
         ['ix_responses_incident', ['connection_id', 'incident_id']],

@@ -8,7 +8,12 @@
     name changed (macros/incremental/changed_responses.sql). -#}
 {{ config(
     materialized='incremental',
-    pre_hook=["{{ reset_load_window() }}", "{{ delete_changed_responses() }}"],
+    pre_hook=[
+        "{{ drop_changed_responses() }}",
+        "{{ stage_changed_responses() }}",
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_responses() }}",
+    ],
     table_keys=[['ix_notifications_incident', ['connection_id', 'incident_id', 'user_id']]],
     post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
 ) }}
@@ -18,10 +23,15 @@ with notifications as (
         stg_pagerduty__log_entries.connection_id,
         stg_pagerduty__log_entries.incident_id,
         log_entry_id,
-        created_at as notified_at,
+        stg_pagerduty__log_entries.created_at as notified_at,
         notified_user_id as user_id,
         channel_type
     from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
+    {#- the account's log entries name incidents outside every scope too; only those the lake holds count
+        (as in changed_incidents(), so an incremental build keeps the same ones as a full one) #}
+    inner join {{ ref('stg_pagerduty__incidents') }} as known
+        on known.connection_id = stg_pagerduty__log_entries.connection_id
+        and known.incident_id = stg_pagerduty__log_entries.incident_id
     {{ join_changed_responses('stg_pagerduty__log_entries') }}
     where entry_type = 'notify_log_entry' and notified_user_id is not null
 

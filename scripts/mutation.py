@@ -941,9 +941,9 @@ FAULTS: tuple[Fault, ...] = (
         ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
     ),
     Fault(
-        "incremental: the changed incidents are not staged before the response facts read them",
+        "incremental: the response facts find no changed incident staged (a rerun changes none of them)",
         "models/intermediate/int_incident_responses.sql",
-        """        "{{ stage_changed_responses() }}",\n""",
+        """        "{{ fill_changed_responses() }}",\n""",
         "",
         (
             "tests/test_end_to_end.py::test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run",

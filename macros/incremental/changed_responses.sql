@@ -39,19 +39,27 @@
     {{ return('select distinct connection_id, incident_id from (' ~ parts | join(' union ') ~ ') as changed_keys') }}
 {%- endmacro %}
 
-{#- pre-hooks, first (their DDL commits, so they come before any row is deleted): the changed pairs of this
-    build, or none when the model is rebuilt whole and reads every incident. -#}
+{#- pre-hooks, first (their DDL commits, so they come before any row is deleted): a new table, then the
+    changed pairs of this build, or none when the model is rebuilt whole and reads every incident (the raw
+    tables' own types and character set). -#}
 {% macro drop_changed_responses() -%}
     drop table if exists {{ changed_responses_table() }}
 {%- endmacro %}
 
 {% macro stage_changed_responses() -%}
-    create table {{ changed_responses_table() }} (primary key (connection_id, incident_id))
-    {% if is_incremental() and not load_window_rebuilds() -%}
-        {{ changed_response_keys() }}
+    create table {{ changed_responses_table() }} (
+        connection_id bigint not null,
+        incident_id varchar(64) not null,
+        primary key (connection_id, incident_id)
+    ) character set utf8mb4
+{%- endmacro %}
+
+{% macro fill_changed_responses() -%}
+    {%- if is_incremental() and not load_window_rebuilds() -%}
+        insert into {{ changed_responses_table() }} (connection_id, incident_id) {{ changed_response_keys() }}
     {%- else -%}
-        select connection_id, id as incident_id from {{ source('pagerduty', 'incidents') }} where 1 = 0
-    {%- endif %}
+        select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {#- In an incremental model's FROM clause: keep only the changed pairs, joined on `alias`.connection_id and

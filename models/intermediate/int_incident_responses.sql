@@ -10,6 +10,7 @@
     pre_hook=[
         "{{ drop_changed_responses() }}",
         "{{ stage_changed_responses() }}",
+        "{{ fill_changed_responses() }}",
         "{{ reset_load_window() }}",
         "{{ delete_changed_responses() }}",
     ],

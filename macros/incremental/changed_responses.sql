@@ -12,11 +12,17 @@
 {% macro changed_responses_table() -%}{{ this.schema }}._pagerduty_changed_{{ this.name }}{%- endmacro %}
 
 {#- The (connection_id, incident_id) pairs changed in the load window: the incidents changed_incidents() names,
-    and the incidents that paged a user changed in the window. The user part is written into the SQL only when
+    the incidents of every log entry in the window (the account's log entries name incidents no scope covers
+    too, which changed_incidents() leaves out, and whose pages the notifications keep), and the incidents that
+    paged a user changed in the window. The user part is written into the SQL only when
     such a user or zone exists: it reads every notify entry, and most loads change no user. Its entries are
     bounded by the window's end, as every other part is. -#}
 {% macro changed_response_keys() -%}
-    {%- set parts = ['select connection_id, incident_id from (' ~ changed_incidents() ~ ') as changed_incidents'] -%}
+    {%- set parts = [
+        'select connection_id, incident_id from (' ~ changed_incidents() ~ ') as changed_incidents',
+        'select connection_id, incident_id from ' ~ source('pagerduty', 'log_entries') ~ ' as entries where '
+            ~ in_load_window('entries.load_seq') ~ ' and entries.incident_id is not null',
+    ] -%}
     {%- set users_changed = load_window_number(
         "select count(*) from " ~ source('pagerduty', 'users') ~ " where " ~ in_load_window('load_seq')
     ) -%}

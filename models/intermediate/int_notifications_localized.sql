@@ -24,17 +24,13 @@ with notifications as (
         stg_pagerduty__log_entries.connection_id,
         stg_pagerduty__log_entries.incident_id,
         log_entry_id,
-        stg_pagerduty__log_entries.created_at as notified_at,
+        created_at as notified_at,
         notified_user_id as user_id,
         channel_type
     from {{ ref('stg_pagerduty__log_entries') }} as stg_pagerduty__log_entries
-    {#- the account's log entries name incidents outside every scope too; only those the lake holds count
-        (as in changed_incidents(), so an incremental build keeps the same ones as a full one) #}
-    inner join {{ ref('stg_pagerduty__incidents') }} as known
-        on known.connection_id = stg_pagerduty__log_entries.connection_id
-        and known.incident_id = stg_pagerduty__log_entries.incident_id
     {{ join_changed_responses('stg_pagerduty__log_entries') }}
     where entry_type = 'notify_log_entry' and notified_user_id is not null
+        and stg_pagerduty__log_entries.incident_id is not null
 
 ),
 

@@ -4,19 +4,20 @@
     local hour of that page without any new entry.
 
     The changed incidents are worked out once per build, in pre-hooks, into a table of their own
-    (`_pagerduty_changed_<model>`, beside the model in the staging schema): the pre-hook's DELETE and the model's SELECT then read the same keys, even
-    when a load completes while the model builds (the raw `users` rows are current rows, which such a load may
-    replace), and the key query, which may read every notify entry, runs once instead of once per use. The
-    table is rewritten at the start of every build, so one left by a killed run changes nothing. -#}
+    (`_pagerduty_changed_<model>`, beside the model in the staging schema): the pre-hook's DELETE and the
+    model's SELECT then read the same keys, even when a load completes while the model builds (the raw `users`
+    rows are current rows, which such a load may replace), and the key query, which may read every notify
+    entry, runs once instead of once per use. The table is rewritten at the start of every build, so one left
+    by a killed run changes nothing. -#}
 
 {% macro changed_responses_table() -%}{{ this.schema }}._pagerduty_changed_{{ this.name }}{%- endmacro %}
 
 {#- The (connection_id, incident_id) pairs changed in the load window: the incidents changed_incidents() names,
     the incidents of every log entry in the window (the account's log entries name incidents no scope covers
     too, which changed_incidents() leaves out, and whose pages the notifications keep), and the incidents that
-    paged a user changed in the window. The user part is written into the SQL only when
-    such a user or zone exists: it reads every notify entry, and most loads change no user. Its entries are
-    bounded by the window's end, as every other part is. -#}
+    paged a user changed in the window. The user part is written into the SQL only when such a user or zone
+    exists: it reads every notify entry, and most loads change no user. Its entries are bounded by the
+    window's end, as every other part is. -#}
 {% macro changed_response_keys() -%}
     {%- set parts = [
         'select connection_id, incident_id from (' ~ changed_incidents() ~ ') as changed_incidents',

@@ -927,8 +927,8 @@ FAULTS: tuple[Fault, ...] = (
         ),
     ),
     Fault(
-        "incremental: the notifications of a changed incident are added again beside the old ones",
-        "models/intermediate/int_notifications_localized.sql",
+        "incremental: the response rows of a changed incident are added again beside the old ones",
+        "macros/incremental/changed_responses.sql",
         """        "{{ reset_load_window() }}",\n        "{{ delete_changed_responses() }}",\n""",
         """        "{{ reset_load_window() }}",\n""",
         ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
@@ -941,9 +941,9 @@ FAULTS: tuple[Fault, ...] = (
         ("tests/test_end_to_end.py::test_two_runs_with_what_real_accounts_do_in_between",),
     ),
     Fault(
-        "incremental: the response facts find no changed incident staged (a rerun changes none of them)",
-        "models/intermediate/int_incident_responses.sql",
-        """        "{{ fill_changed_responses() }}",\n""",
+        "incremental: no changed incident is staged (a rerun changes no response row)",
+        "macros/incremental/changed_responses.sql",
+        "    {{ changed_response_keys() }}\n",
         "",
         (
             "tests/test_end_to_end.py::test_a_responder_who_moves_zone_is_judged_in_the_new_zone_by_the_next_run",

@@ -46,11 +46,21 @@
     {{ return('select distinct connection_id, incident_id from (' ~ parts | join(' union ') ~ ') as changed_keys') }}
 {%- endmacro %}
 
-{#- pre-hooks, first (their DDL commits, so they come before any row is deleted): a new table, then the
-    changed pairs of this build, or none when the model is rebuilt whole and reads every incident (the raw
-    tables' own types and character set). -#}
-{% macro drop_changed_responses() -%}
-    drop table if exists {{ changed_responses_table() }}
+{#- The response models' hooks, the same for both. First the changed pairs of this build, into a new table
+    (DDL commits, so it comes before any row is deleted; none when the model is rebuilt whole and reads every
+    incident; the raw tables' own types and character set); then the load window's reset and the deletion of
+    the changed pairs' rows. -#}
+{% macro changed_responses_pre_hooks() -%}
+    {{ return([
+        "drop table if exists {{ changed_responses_table() }}",
+        "{{ stage_changed_responses() }}",
+        "{{ reset_load_window() }}",
+        "{{ delete_changed_responses() }}",
+    ]) }}
+{%- endmacro %}
+
+{% macro changed_responses_post_hooks() -%}
+    {{ return(["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"]) }}
 {%- endmacro %}
 
 {% macro stage_changed_responses() -%}
@@ -59,13 +69,8 @@
         incident_id varchar(64) not null,
         primary key (connection_id, incident_id)
     ) character set utf8mb4
-{%- endmacro %}
-
-{% macro fill_changed_responses() -%}
-    {%- if is_incremental() and not load_window_rebuilds() -%}
-        insert into {{ changed_responses_table() }} (connection_id, incident_id) {{ changed_response_keys() }}
-    {%- else -%}
-        select 1
+    {%- if is_incremental() and not load_window_rebuilds() %}
+    {{ changed_response_keys() }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -7,20 +7,14 @@
     last build (macros/incremental/changed_responses.sql). -#}
 {{ config(
     materialized='incremental',
-    pre_hook=[
-        "{{ drop_changed_responses() }}",
-        "{{ stage_changed_responses() }}",
-        "{{ fill_changed_responses() }}",
-        "{{ reset_load_window() }}",
-        "{{ delete_changed_responses() }}",
-    ],
+    pre_hook=changed_responses_pre_hooks(),
     table_keys=[
         ['PRIMARY', ['issue_id']],
         ['ix_responses_incident', ['connection_id', 'incident_id']],
         ['ix_responses_board_month', ['board_id', 'created_month']],
         ['ix_responses_month', ['created_month']],
     ],
-    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
+    post_hook=changed_responses_post_hooks(),
 ) }}
 
 with incidents as (

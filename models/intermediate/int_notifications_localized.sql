@@ -8,15 +8,9 @@
     name changed (macros/incremental/changed_responses.sql). -#}
 {{ config(
     materialized='incremental',
-    pre_hook=[
-        "{{ drop_changed_responses() }}",
-        "{{ stage_changed_responses() }}",
-        "{{ fill_changed_responses() }}",
-        "{{ reset_load_window() }}",
-        "{{ delete_changed_responses() }}",
-    ],
+    pre_hook=changed_responses_pre_hooks(),
     table_keys=[['ix_notifications_incident', ['connection_id', 'incident_id', 'user_id']]],
-    post_hook=["{{ ensure_table_keys(this) }}", "{{ save_load_window() }}"],
+    post_hook=changed_responses_post_hooks(),
 ) }}
 with notifications as (
 
